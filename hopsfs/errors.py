@@ -1,0 +1,163 @@
+"""The hopsfs error hierarchy.
+
+Every error a user can act on is a `HopsFSError`. Front ends (Hadoop IPC, fsspec, FUSE) each own one
+table that maps these classes to their own vocabulary (a Java exception class name, a Python builtin,
+an errno); `HADOOP_EXCEPTION_CLASS` below is the IPC table, kept here so a test can check that every
+concrete error has an entry.
+
+`InvariantViolation` is a bug, not an operating error: nothing catches it except the request boundary,
+which logs it and fails the request.
+"""
+
+from __future__ import annotations
+
+
+class HopsFSError(Exception):
+    """Root of every error hopsfs raises on purpose."""
+
+
+class NamespaceError(HopsFSError):
+    """A namespace operation was refused; the message names the path."""
+
+
+class FileNotFound(NamespaceError):
+    pass
+
+
+class FileAlreadyExists(NamespaceError):
+    pass
+
+
+class ParentNotDirectory(NamespaceError):
+    pass
+
+
+class NotADirectory(NamespaceError):
+    """The path names a file or symlink where a directory is required."""
+
+
+class IsADirectory(NamespaceError):
+    """The path names a directory where a file is required."""
+
+
+class DirectoryNotEmpty(NamespaceError):
+    pass
+
+
+class PermissionDenied(NamespaceError):
+    pass
+
+
+class InvalidPath(NamespaceError):
+    pass
+
+
+class InvalidArgument(NamespaceError):
+    """A value other than a path (permission, replication, xattr name...) is out of range."""
+
+
+class InvalidRename(NamespaceError):
+    """A rename HDFS refuses: into its own subtree, over a non-empty directory, file over directory."""
+
+
+class UnresolvedLink(NamespaceError):
+    """The path passes through a symlink; the client resolves it and retries (HDFS semantics)."""
+
+    def __init__(self, message: str, link_path: str, link_target: str, remainder: str) -> None:
+        super().__init__(message)
+        self.link_path = link_path
+        self.link_target = link_target
+        self.remainder = remainder
+
+
+class XAttrNotFound(NamespaceError):
+    pass
+
+
+class LimitExceeded(NamespaceError):
+    """A configured bound (items per directory, xattrs per inode, xattr size) would be exceeded."""
+
+
+class QuotaExceeded(NamespaceError):
+    pass
+
+
+class LeaseConflict(NamespaceError):
+    pass
+
+
+class SafeMode(HopsFSError):
+    pass
+
+
+class StoreError(HopsFSError):
+    """The metadata store is unusable as configured (unformatted, wrong schema version, bad URL)."""
+
+
+class NotFormatted(StoreError):
+    pass
+
+
+class AlreadyFormatted(StoreError):
+    pass
+
+
+class SchemaVersionMismatch(StoreError):
+    pass
+
+
+class TransientError(HopsFSError):
+    """Retrying the whole operation may succeed: deadlock, lock timeout, lost connection, busy subtree."""
+
+
+class SubtreeBusy(TransientError):
+    """Another namenode holds a subtree operation on an inode of the path."""
+
+
+class StaleResolution(TransientError):
+    """Rows read without locks changed before they were locked; the operation restarts."""
+
+
+class RetriesExhausted(HopsFSError):
+    """A transient error persisted through every retry; the message carries the last cause."""
+
+
+class InvariantViolation(HopsFSError):
+    """A bug: an internal invariant does not hold. Never caught below the request boundary."""
+
+
+# The Java exception class each error becomes on the Hadoop IPC wire (and in WebHDFS RemoteException).
+HADOOP_EXCEPTION_CLASS: dict[type[HopsFSError], str] = {
+    FileNotFound: "java.io.FileNotFoundException",
+    FileAlreadyExists: "org.apache.hadoop.fs.FileAlreadyExistsException",
+    ParentNotDirectory: "org.apache.hadoop.fs.ParentNotDirectoryException",
+    NotADirectory: "org.apache.hadoop.fs.PathIsNotDirectoryException",
+    IsADirectory: "org.apache.hadoop.fs.PathIsDirectoryException",
+    DirectoryNotEmpty: "org.apache.hadoop.fs.PathIsNotEmptyDirectoryException",
+    PermissionDenied: "org.apache.hadoop.security.AccessControlException",
+    InvalidPath: "org.apache.hadoop.fs.InvalidPathException",
+    InvalidArgument: "org.apache.hadoop.HadoopIllegalArgumentException",
+    InvalidRename: "java.io.IOException",
+    UnresolvedLink: "org.apache.hadoop.fs.UnresolvedLinkException",
+    XAttrNotFound: "java.io.IOException",
+    LimitExceeded: "org.apache.hadoop.hdfs.protocol.FSLimitException",
+    QuotaExceeded: "org.apache.hadoop.hdfs.protocol.QuotaExceededException",
+    LeaseConflict: "org.apache.hadoop.hdfs.protocol.AlreadyBeingCreatedException",
+    SafeMode: "org.apache.hadoop.hdfs.server.namenode.SafeModeException",
+    NotFormatted: "java.io.IOException",
+    AlreadyFormatted: "java.io.IOException",
+    SchemaVersionMismatch: "java.io.IOException",
+    SubtreeBusy: "org.apache.hadoop.ipc.RetriableException",
+    StaleResolution: "org.apache.hadoop.ipc.RetriableException",
+    RetriesExhausted: "org.apache.hadoop.ipc.RetriableException",
+    InvariantViolation: "java.io.IOException",
+}
+
+
+def hadoop_exception_class(error: HopsFSError) -> str:
+    """The Java class name for `error`: its own entry, else its nearest ancestor's, else IOException."""
+    for cls in type(error).__mro__:
+        name = HADOOP_EXCEPTION_CLASS.get(cls)  # type: ignore[arg-type]
+        if name is not None:
+            return name
+    return "java.io.IOException"

@@ -1,0 +1,1 @@
+"""The data access layer: the only place that holds SQL text, drivers and dialect differences."""

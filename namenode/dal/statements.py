@@ -1,0 +1,222 @@
+"""Every statement the engine runs, built once with SQLAlchemy Core and compiled once per dialect.
+
+Compiling per call costs 60-250 us of CPU (measured); a compiled `Statement` is a SQL string plus the
+order of its positional parameters, run straight on a DBAPI cursor. Statements whose shape depends on a
+count (batched key reads) are compiled per count and cached, bounded by BATCH_READ_KEYS_MAX.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from threading import Lock
+
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, union_all, update
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import ClauseElement
+
+from hopsfs import limits
+from hopsfs.errors import InvariantViolation
+from hopsfs.invariants import check
+from namenode import schema
+from namenode.schema import change_log, id_counters, inline_data, inodes, settings, subtree_operations, xattrs
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    text: str
+    parameter_names: tuple[str, ...]
+    # Values the compiler bound itself (SQLite renders LIMIT as "LIMIT ? OFFSET ?" with offset 0).
+    parameter_defaults: tuple[tuple[str, object], ...] = ()
+
+    def bind(self, parameters: dict[str, object]) -> tuple[object, ...]:
+        """Positional parameters in statement order; a missing name is a bug."""
+        if self.parameter_defaults:
+            parameters = {**dict(self.parameter_defaults), **parameters}
+        try:
+            return tuple(parameters[name] for name in self.parameter_names)
+        except KeyError as error:
+            raise InvariantViolation(f"statement parameter {error} not bound: {self.text[:80]}") from None
+
+
+def compile_statement(clause: ClauseElement, dialect: Dialect) -> Statement:
+    compiled = clause.compile(dialect=dialect)
+    names = tuple(compiled.positiontup or ())
+    defaults = tuple((name, value) for name, value in compiled.params.items() if value is not None)
+    return Statement(compiled.string, names, defaults)
+
+
+_INODE_KEY_COLUMNS = ("partition_id", "parent_id", "name")
+_INODE_VALUE_COLUMNS = tuple(name for name in schema.INODE_COLUMNS if name not in _INODE_KEY_COLUMNS)
+
+
+def _select_inodes_by_keys(count: int, lock: str, union: bool) -> ClauseElement:
+    """One statement reading `count` primary keys.
+
+    SQLite: UNION ALL of point selects, measured 30% faster there than OR of ANDs (both are index
+    lookups; the OR form pays for its multi-index bookkeeping). MySQL: OR of ANDs, which the range
+    optimizer turns into sorted point ranges, so a locking read takes its row locks in key order.
+    """
+    conditions = [
+        and_(
+            inodes.c.partition_id == bindparam(f"k{index}_partition"),
+            inodes.c.parent_id == bindparam(f"k{index}_parent"),
+            inodes.c.name == bindparam(f"k{index}_name"),
+        )
+        for index in range(count)
+    ]
+    if union and count > 1:
+        return union_all(*[select(*inodes.c).where(condition) for condition in conditions])
+    statement = select(*inodes.c).where(or_(*conditions) if count > 1 else conditions[0])
+    return _with_lock(statement, lock)
+
+
+def _with_lock(statement, lock: str):  # type: ignore[no-untyped-def]
+    if lock == "write":
+        return statement.with_for_update()
+    if lock == "read":
+        return statement.with_for_update(read=True)
+    return statement
+
+
+def _select_inodes_by_ids(count: int) -> ClauseElement:
+    return select(*inodes.c).where(inodes.c.id.in_([bindparam(f"id{index}") for index in range(count)]))
+
+
+def _list_children() -> ClauseElement:
+    return (
+        select(*inodes.c)
+        .where(
+            inodes.c.partition_id == bindparam("partition_id"),
+            inodes.c.parent_id == bindparam("parent_id"),
+            inodes.c.name > bindparam("start_after"),
+        )
+        .order_by(inodes.c.name)
+        .limit(bindparam("limit"))
+    )
+
+
+def _list_root_children() -> ClauseElement:
+    return (
+        select(*inodes.c)
+        .where(
+            inodes.c.partition_id.between(bindparam("partition_low"), bindparam("partition_high")),
+            inodes.c.parent_id == bindparam("parent_id"),
+            inodes.c.name > bindparam("start_after"),
+        )
+        .order_by(inodes.c.name)
+        .limit(bindparam("limit"))
+    )
+
+
+def _count_children_after() -> ClauseElement:
+    return select(func.count()).where(
+        inodes.c.partition_id.between(bindparam("partition_low"), bindparam("partition_high")),
+        inodes.c.parent_id == bindparam("parent_id"),
+        inodes.c.name > bindparam("start_after"),
+    )
+
+
+def _update_inode() -> ClauseElement:
+    return (
+        update(inodes)
+        .where(
+            inodes.c.partition_id == bindparam("partition_id"),
+            inodes.c.parent_id == bindparam("parent_id"),
+            inodes.c.name == bindparam("name"),
+        )
+        .values({name: bindparam(name) for name in _INODE_VALUE_COLUMNS})
+    )
+
+
+def _delete_inode() -> ClauseElement:
+    return delete(inodes).where(
+        inodes.c.partition_id == bindparam("partition_id"),
+        inodes.c.parent_id == bindparam("parent_id"),
+        inodes.c.name == bindparam("name"),
+    )
+
+
+def _insert(table) -> ClauseElement:  # type: ignore[no-untyped-def]
+    columns = [column.name for column in table.columns if not (column.autoincrement is True)]
+    return insert(table).values({name: bindparam(name) for name in columns})
+
+
+_FIXED_BUILDERS: dict[str, Callable[[], ClauseElement]] = {
+    "list_children": _list_children,
+    "list_root_children": _list_root_children,
+    "count_children_after": _count_children_after,
+    "insert_inode": lambda: _insert(inodes),
+    "update_inode": _update_inode,
+    "delete_inode": _delete_inode,
+    "select_xattrs": lambda: select(xattrs.c.namespace, xattrs.c.name, xattrs.c.value).where(
+        xattrs.c.inode_id == bindparam("inode_id")
+    ),
+    "insert_xattr": lambda: _insert(xattrs),
+    "delete_xattr": lambda: delete(xattrs).where(
+        xattrs.c.inode_id == bindparam("inode_id"),
+        xattrs.c.namespace == bindparam("namespace"),
+        xattrs.c.name == bindparam("name"),
+    ),
+    "delete_xattrs_of_inode": lambda: delete(xattrs).where(xattrs.c.inode_id == bindparam("inode_id")),
+    "delete_inline_data_of_inode": lambda: delete(inline_data).where(
+        inline_data.c.inode_id == bindparam("inode_id")
+    ),
+    "insert_change": lambda: _insert(change_log),
+    "select_changes_after": lambda: select(*change_log.c)
+    .where(change_log.c.sequence > bindparam("after"))
+    .order_by(change_log.c.sequence)
+    .limit(bindparam("limit")),
+    "advance_id_counter": lambda: update(id_counters)
+    .where(id_counters.c.name == bindparam("name"))
+    .values(next_value=id_counters.c.next_value + bindparam("count")),
+    "select_id_counter": lambda: select(id_counters.c.next_value).where(id_counters.c.name == bindparam("name")),
+    "insert_id_counter": lambda: _insert(id_counters),
+    "select_settings": lambda: select(settings.c.name, settings.c.value),
+    "insert_setting": lambda: _insert(settings),
+    "insert_subtree_operation": lambda: _insert(subtree_operations),
+    "delete_subtree_operation": lambda: delete(subtree_operations).where(
+        subtree_operations.c.inode_id == bindparam("inode_id")
+    ),
+    "select_subtree_operations": lambda: select(*subtree_operations.c),
+}
+
+
+class StatementCache:
+    """Compiled statements for one dialect; safe to share between threads."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._dialect = dialect
+        self._compiled: dict[tuple[str, int, str], Statement] = {}
+        self._lock = Lock()
+
+    def fixed(self, name: str) -> Statement:
+        found = self._compiled.get((name, 0, ""))
+        if found is None:
+            found = self._store((name, 0, ""), _FIXED_BUILDERS[name]())
+        return found
+
+    def inodes_by_keys(self, count: int, lock: str) -> Statement:
+        check(1 <= count <= limits.BATCH_READ_KEYS_MAX, "batched key read size out of range")
+        found = self._compiled.get(("by_keys", count, lock))
+        if found is None:
+            union = self._dialect.name == "sqlite"
+            found = self._store(("by_keys", count, lock), _select_inodes_by_keys(count, lock, union))
+            expected = tuple(
+                f"k{index}_{part}" for index in range(count) for part in ("partition", "parent", "name")
+            )
+            check(found.parameter_names == expected, "key-read parameters must be in key order")
+        return found
+
+    def inodes_by_ids(self, count: int) -> Statement:
+        check(1 <= count <= limits.BATCH_READ_KEYS_MAX, "batched id read size out of range")
+        found = self._compiled.get(("by_ids", count, ""))
+        if found is None:
+            found = self._store(("by_ids", count, ""), _select_inodes_by_ids(count))
+        return found
+
+    def _store(self, cache_key: tuple[str, int, str], clause: ClauseElement) -> Statement:
+        statement = compile_statement(clause, self._dialect)
+        with self._lock:
+            self._compiled[cache_key] = statement
+        return statement

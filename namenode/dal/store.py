@@ -1,0 +1,189 @@
+"""The metadata store: one database (SQLite file or MySQL-family server) holding one namespace.
+
+`MetadataStore` owns the SQLAlchemy engine and its pool, the compiled statements, and the store-wide
+lifecycle: format (create the schema, the root inode, id counters and settings), open (check that the
+store is formatted with this schema version) and size accounting.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from threading import BoundedSemaphore, Lock
+
+from sqlalchemy import inspect, text
+
+from hopsfs import limits
+from hopsfs.errors import AlreadyFormatted, NotFormatted, SchemaVersionMismatch, StoreError, TransientError
+from hopsfs.types import InodeKind
+from namenode import schema
+from namenode.dal.connection import Backend, backend_of, is_connection_lost, make_engine
+from namenode.dal.session import DalSession
+from namenode.dal.statements import StatementCache
+from namenode.entities import InodeRow
+
+ROOT_PERMISSION = 0o755
+FIRST_BLOCK_ID = 1 << 30  # HDFS starts block ids high; ours only need to be unique
+FIRST_GENERATION_STAMP = 1001  # HDFS GenerationStamp.LAST_RESERVED_STAMP + 1
+
+
+class MetadataStore:
+    def __init__(self, url: str, *, sessions_max: int = 64) -> None:
+        self.url = url
+        self.backend = backend_of(url)
+        # SQLAlchemy's pool only opens connections; idle sessions are kept here because a pool
+        # checkout and return costs ~13 us, more than a primary-key read on SQLite.
+        self.engine = make_engine(url, pool_size=sessions_max, pool_overflow=0)
+        self.statements = StatementCache(self.engine.dialect)
+        self._idle_sessions: list[DalSession] = []
+        self._idle_lock = Lock()
+        self._sessions_available = BoundedSemaphore(sessions_max)
+
+    @contextmanager
+    def session(self) -> Iterator[DalSession]:
+        """A session on a kept connection; a transaction left open is rolled back."""
+        if not self._sessions_available.acquire(timeout=limits.STATEMENT_TIMEOUT_MS / 1000):
+            raise TransientError("every metadata store connection is busy")
+        session = self._checkout()
+        healthy = True
+        try:
+            yield session
+        except BaseException as error:
+            healthy = not is_connection_lost(error.__cause__ or error)
+            raise
+        finally:
+            try:
+                if session.in_transaction:
+                    session.rollback()
+            finally:
+                self._checkin(session, healthy)
+                self._sessions_available.release()
+
+    def _checkout(self) -> DalSession:
+        with self._idle_lock:
+            if self._idle_sessions:
+                return self._idle_sessions.pop()
+        return DalSession(self.backend, self.statements, self.engine.raw_connection())
+
+    def _checkin(self, session: DalSession, healthy: bool) -> None:
+        if healthy:
+            with self._idle_lock:
+                self._idle_sessions.append(session)
+        else:
+            session.discard()
+
+    def dispose(self) -> None:
+        with self._idle_lock:
+            sessions, self._idle_sessions = self._idle_sessions, []
+        for session in sessions:
+            session.release()
+        self.engine.dispose()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def is_formatted(self) -> bool:
+        return inspect(self.engine).has_table(schema.settings.name)
+
+    def format(self, *, superuser: str, supergroup: str, now_ms: int, force: bool = False) -> dict[str, str]:
+        """Create an empty namespace. Refuses a store that holds one unless `force`."""
+        if self.is_formatted() and not force:
+            raise AlreadyFormatted(
+                f"the metadata store {self._display_url()} already holds a namespace; "
+                "pass --force to erase it and format again"
+            )
+        schema.metadata.drop_all(self.engine)
+        schema.metadata.create_all(self.engine)
+        values = {
+            "schema_version": str(schema.SCHEMA_VERSION),
+            "namespace_id": str(secrets.randbelow(2**31 - 1) + 1),
+            "cluster_id": f"CID-{uuid.uuid4()}",
+            "block_pool_id": f"BP-{secrets.randbelow(2**31 - 1)}-127.0.0.1-{now_ms}",
+            "created_ms": str(now_ms),
+            "superuser": superuser,
+            "supergroup": supergroup,
+        }
+        with self.session() as session:
+            session.begin(write=True)
+            session.insert_inodes([_root_row(superuser, supergroup, now_ms)])
+            session.insert_id_counters(
+                {
+                    "inode": schema.FIRST_ALLOCATED_INODE_ID,
+                    "block": FIRST_BLOCK_ID,
+                    "generation_stamp": FIRST_GENERATION_STAMP,
+                }
+            )
+            session.insert_settings(values)
+            session.commit()
+        return values
+
+    def open_settings(self) -> dict[str, str]:
+        """The namespace's settings; raises unless the store is formatted with our schema version."""
+        if not self.is_formatted():
+            raise NotFormatted(f"the metadata store {self._display_url()} is not formatted: run `hopsfs format`")
+        with self.session() as session:
+            values = session.read_settings()
+        found = values.get("schema_version")
+        if found != str(schema.SCHEMA_VERSION):
+            raise SchemaVersionMismatch(
+                f"the metadata store has schema version {found}, this hopsfs needs {schema.SCHEMA_VERSION}"
+            )
+        return values
+
+    def partition_inodes(self, partitions: int) -> None:
+        """PARTITION BY KEY(partition_id) for MySQL-family servers: what a sharded engine shards on."""
+        if self.backend is not Backend.MYSQL:
+            raise StoreError("table partitioning applies to MySQL-family servers only")
+        if not 1 <= partitions <= 1024:
+            raise StoreError(f"partitions must be between 1 and 1024, not {partitions}")
+        with self.engine.begin() as connection:
+            connection.execute(text(f"ALTER TABLE inodes PARTITION BY KEY(partition_id) PARTITIONS {partitions}"))
+
+    def size_bytes(self) -> int:
+        """Bytes the store occupies: file sizes on SQLite, data + index length on MySQL."""
+        if self.backend is Backend.SQLITE:
+            path = self.engine.url.database or ""
+            return sum(os.path.getsize(path + suffix) for suffix in ("", "-wal") if os.path.exists(path + suffix))
+        with self.engine.connect() as connection:
+            value = connection.execute(
+                text(
+                    "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables "
+                    "WHERE table_schema = DATABASE()"
+                )
+            ).scalar_one()
+        return int(value)
+
+    def _display_url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+
+def _root_row(superuser: str, supergroup: str, now_ms: int) -> InodeRow:
+    return InodeRow(
+        partition_id=schema.ROOT_PARTITION_ID,
+        parent_id=schema.ROOT_PARENT_ID,
+        name=schema.ROOT_NAME,
+        id=schema.ROOT_INODE_ID,
+        kind=InodeKind.DIRECTORY,
+        permission=ROOT_PERMISSION,
+        owner=superuser,
+        group_name=supergroup,
+        modification_time=now_ms,
+        access_time=0,
+        size=0,
+        replication=0,
+        block_size=0,
+        children_count=0,
+        logical_time=0,
+        storage_policy=0,
+        under_construction=0,
+        file_stored_in_db=0,
+        xattr_count=0,
+        symlink_target=None,
+        client_name=None,
+        subtree_lock_owner=None,
+        subtree_lock_expiry_ms=None,
+    )
+
+

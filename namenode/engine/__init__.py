@@ -1,0 +1,1 @@
+"""The metadata engine: transactions, path resolution, permissions, id allocation, the namespace API."""

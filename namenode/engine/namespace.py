@@ -1,0 +1,245 @@
+"""The namespace API: every operation the engine offers, each run as one transaction (or, for a
+subtree too large for one, as the subtree protocol's sequence of small ones).
+
+Front ends call this with a `Caller` and plain values and get hopsfs dataclasses or hopsfs errors back.
+Thread-safe: one `Namespace` serves many threads; each call checks a connection out of the pool.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+
+from hopsfs import limits
+from hopsfs.paths import split_path
+from hopsfs.types import Caller, ChangeEvent, ContentSummary, FileStatus, Listing, XAttrSetFlag
+from namenode.dal.store import MetadataStore
+from namenode.engine.hint_cache import HintCache
+from namenode.engine.ids import IdAllocator
+from namenode.engine.txn import EngineContext, run_transaction
+from namenode.ops import attributes, create, delete, read, rename, subtree, summary, xattrs
+
+
+class Namespace:
+    def __init__(
+        self,
+        store: MetadataStore,
+        *,
+        namenode_id: str | None = None,
+        hint_cache_entries: int = limits.INODE_HINT_CACHE_ENTRIES_MAX,
+    ) -> None:
+        settings = store.open_settings()
+        self.store = store
+        self.settings = settings
+        self.context = EngineContext(
+            store=store,
+            hint_cache=HintCache(hint_cache_entries),
+            inode_ids=IdAllocator(store, "inode"),
+            superuser=settings["superuser"],
+            supergroup=settings["supergroup"],
+            namenode_id=namenode_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}",
+        )
+
+    @classmethod
+    def open(cls, url: str, **options: object) -> Namespace:
+        return cls(MetadataStore(url), **options)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self.store.dispose()
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def stat(self, caller: Caller, path: str) -> FileStatus:
+        return run_transaction(self.context, caller, lambda tx: read.stat(tx, path), write=False)
+
+    def list(
+        self, caller: Caller, path: str, start_after: str = "", limit: int = limits.LISTING_PAGE_ENTRIES_MAX
+    ) -> Listing:
+        return run_transaction(
+            self.context, caller, lambda tx: read.list_directory(tx, path, start_after, limit), write=False
+        )
+
+    def list_all(self, caller: Caller, path: str) -> list[FileStatus]:
+        """Every entry, page by page (each page its own consistent read)."""
+        entries: list[FileStatus] = []
+        start_after = ""
+        while True:
+            page = self.list(caller, path, start_after)
+            entries.extend(page.entries)
+            if not page.has_more or not page.entries:
+                return entries
+            start_after = page.entries[-1].name
+
+    def exists(self, caller: Caller, path: str) -> bool:
+        from hopsfs.errors import FileNotFound
+
+        try:
+            self.stat(caller, path)
+        except FileNotFound:
+            return False
+        return True
+
+    def get_link_target(self, caller: Caller, path: str) -> str:
+        return run_transaction(self.context, caller, lambda tx: read.link_target(tx, path), write=False)
+
+    def content_summary(self, caller: Caller, path: str) -> ContentSummary:
+        return run_transaction(
+            self.context, caller, lambda tx: summary.content_summary(tx, path), write=False, snapshot=True
+        )
+
+    def get_xattrs(self, caller: Caller, path: str, names: list[str] | None = None) -> dict[str, bytes]:
+        return run_transaction(self.context, caller, lambda tx: xattrs.get_xattrs(tx, path, names), write=False)
+
+    def list_xattrs(self, caller: Caller, path: str) -> list[str]:
+        return run_transaction(self.context, caller, lambda tx: xattrs.list_xattrs(tx, path), write=False)
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def mkdirs(self, caller: Caller, path: str, permission: int = 0o755, create_parent: bool = True) -> bool:
+        return run_transaction(
+            self.context,
+            caller,
+            lambda tx: create.mkdirs(tx, path, permission, create_parent),
+            write=True,
+            ids_needed=_depth(path),
+        )
+
+    def create(
+        self,
+        caller: Caller,
+        path: str,
+        permission: int = 0o644,
+        *,
+        overwrite: bool = False,
+        create_parent: bool = True,
+        replication: int = limits.REPLICATION_DEFAULT,
+        block_size: int = limits.BLOCK_SIZE_BYTES_DEFAULT,
+    ) -> FileStatus:
+        return run_transaction(
+            self.context,
+            caller,
+            lambda tx: create.create_file(
+                tx,
+                path,
+                permission=permission,
+                overwrite=overwrite,
+                create_parent=create_parent,
+                replication=replication,
+                block_size=block_size,
+            ),
+            write=True,
+            ids_needed=_depth(path),
+        )
+
+    def create_symlink(self, caller: Caller, target: str, link_path: str, create_parent: bool = False) -> FileStatus:
+        return run_transaction(
+            self.context,
+            caller,
+            lambda tx: create.create_symlink(tx, target, link_path, create_parent=create_parent),
+            write=True,
+            ids_needed=_depth(link_path),
+        )
+
+    def delete(self, caller: Caller, path: str, recursive: bool = False) -> bool:
+        try:
+            return run_transaction(self.context, caller, lambda tx: delete.delete(tx, path, recursive), write=True)
+        except delete.SubtreeTooLarge:
+            return self._delete_subtree(caller, path)
+
+    def rename(self, caller: Caller, source_path: str, target_path: str, overwrite: bool = False) -> None:
+        """HDFS rename2: raises on every refusal."""
+        run_transaction(
+            self.context,
+            caller,
+            lambda tx: rename.rename(tx, source_path, target_path, overwrite=overwrite, legacy=False),
+            write=True,
+        )
+
+    def rename_legacy(self, caller: Caller, source_path: str, target_path: str) -> bool:
+        """HDFS rename (the old call Spark uses): moves into an existing directory; False on conflicts."""
+        return run_transaction(
+            self.context,
+            caller,
+            lambda tx: rename.rename(tx, source_path, target_path, overwrite=False, legacy=True),
+            write=True,
+        )
+
+    def set_permission(self, caller: Caller, path: str, permission: int) -> None:
+        run_transaction(self.context, caller, lambda tx: attributes.set_permission(tx, path, permission), write=True)
+
+    def set_owner(self, caller: Caller, path: str, owner: str | None = None, group: str | None = None) -> None:
+        run_transaction(self.context, caller, lambda tx: attributes.set_owner(tx, path, owner, group), write=True)
+
+    def set_times(self, caller: Caller, path: str, modification_time_ms: int = -1, access_time_ms: int = -1) -> None:
+        run_transaction(
+            self.context,
+            caller,
+            lambda tx: attributes.set_times(tx, path, modification_time_ms, access_time_ms),
+            write=True,
+        )
+
+    def set_replication(self, caller: Caller, path: str, replication: int) -> bool:
+        return run_transaction(
+            self.context, caller, lambda tx: attributes.set_replication(tx, path, replication), write=True
+        )
+
+    def set_xattr(
+        self,
+        caller: Caller,
+        path: str,
+        name: str,
+        value: bytes,
+        flags: XAttrSetFlag = XAttrSetFlag.CREATE | XAttrSetFlag.REPLACE,
+    ) -> None:
+        run_transaction(self.context, caller, lambda tx: xattrs.set_xattr(tx, path, name, value, flags), write=True)
+
+    def remove_xattr(self, caller: Caller, path: str, name: str) -> None:
+        run_transaction(self.context, caller, lambda tx: xattrs.remove_xattr(tx, path, name), write=True)
+
+    # -- change log -----------------------------------------------------------------------------
+
+    def read_changes(self, after_sequence: int = 0, limit: int = 1000) -> list[ChangeEvent]:
+        """Change-log rows after `after_sequence`, in sequence order (what CDC tails)."""
+        with self.store.session() as session:
+            rows = session.read_changes(after_sequence, limit)
+        return [_change_event(row) for row in rows]
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _delete_subtree(self, caller: Caller, path: str) -> bool:
+        context = self.context
+        handle = run_transaction(context, caller, lambda tx: subtree.begin_delete(tx, path), write=True)
+        if handle is None:
+            return False
+        try:
+            run_transaction(context, caller, lambda tx: subtree.check_permissions(tx, handle), write=False)
+        except BaseException:
+            run_transaction(context, caller, lambda tx: subtree.abandon(tx, handle), write=True)
+            raise
+        budget = limits.SUBTREE_TXN_INODES_MAX
+        while not run_transaction(context, caller, lambda tx: subtree.delete_batch(tx, handle, budget), write=True):
+            pass
+        run_transaction(context, caller, lambda tx: subtree.finish_delete(tx, handle), write=True)
+        return True
+
+
+def _depth(path: str) -> int:
+    return max(len(split_path(path)), 1)
+
+
+def _change_event(row: tuple[object, ...]) -> ChangeEvent:
+    (sequence, operation, inode_id, logical_time, parent_id, name, previous_parent_id, previous_name,
+     _kind, user, time_ms, _app_id) = row
+    return ChangeEvent(
+        sequence=int(sequence),  # type: ignore[arg-type]
+        operation=str(operation),
+        inode_id=int(inode_id),  # type: ignore[arg-type]
+        logical_time=int(logical_time),  # type: ignore[arg-type]
+        parent_id=int(parent_id),  # type: ignore[arg-type]
+        name=str(name),
+        user=str(user),
+        time_ms=int(time_ms),  # type: ignore[arg-type]
+        previous_parent_id=None if previous_parent_id is None else int(previous_parent_id),  # type: ignore[arg-type]
+        previous_name=None if previous_name is None else str(previous_name),
+    )

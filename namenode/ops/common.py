@@ -1,0 +1,157 @@
+"""Pieces several operations share: new inode rows, parent bookkeeping, status conversion."""
+
+from __future__ import annotations
+
+from hopsfs import limits
+from hopsfs.errors import InvalidArgument, LimitExceeded, ParentNotDirectory, StaleResolution
+from hopsfs.invariants import check
+from hopsfs.types import FileStatus, InodeKind
+from namenode.engine.permissions import WRITE
+from namenode.engine.resolver import ResolvedPath
+from namenode.engine.txn import Transaction
+from namenode.entities import InodeRow, key_for
+
+PERMISSION_BITS_MAX = 0o1777
+IMPLICIT_PARENT_BITS = 0o300  # HDFS gives implicitly created parents u+wx so the caller can go on
+
+
+def check_permission_value(permission: int) -> None:
+    if not isinstance(permission, int) or not 0 <= permission <= PERMISSION_BITS_MAX:
+        raise InvalidArgument(f"permission must be an integer between 0 and 0o1777, not {permission!r}")
+
+
+def new_inode(
+    transaction: Transaction, parent: InodeRow, name: str, kind: InodeKind, permission: int, **fields: object
+) -> InodeRow:
+    """A fresh row owned by the caller; group inherited from the parent (HDFS/BSD semantics)."""
+    partition_id, parent_id, _ = key_for(parent.id, name)
+    row = InodeRow(
+        partition_id=partition_id,
+        parent_id=parent_id,
+        name=name,
+        id=transaction.new_inode_id(),
+        kind=kind,
+        permission=permission,
+        owner=transaction.caller.user,
+        group_name=parent.group_name,
+        modification_time=transaction.now_ms,
+        access_time=transaction.now_ms if kind is InodeKind.FILE else 0,
+        size=0,
+        replication=0,
+        block_size=0,
+        children_count=0,
+        logical_time=0,
+        storage_policy=parent.storage_policy,
+        under_construction=0,
+        file_stored_in_db=0,
+        xattr_count=0,
+        symlink_target=None,
+        client_name=None,
+        subtree_lock_owner=None,
+        subtree_lock_expiry_ms=None,
+    )
+    for field_name, value in fields.items():
+        setattr(row, field_name, value)
+    return row
+
+
+def add_child(transaction: Transaction, parent: InodeRow, child: InodeRow, operation: str) -> None:
+    """Insert `child` under `parent`, keeping the parent's child count and mtime, and log it."""
+    check(child.parent_id == parent.id, "child must point at the parent it is added to")
+    if parent.children_count >= limits.DIRECTORY_ITEMS_MAX:
+        raise LimitExceeded(
+            f"The directory item limit of {limits.DIRECTORY_ITEMS_MAX} is exceeded: items={parent.children_count}"
+        )
+    parent.children_count += 1
+    parent.modification_time = transaction.now_ms
+    transaction.insert(child)
+    transaction.log_change(operation, child)
+
+
+def remove_child(transaction: Transaction, parent: InodeRow, child: InodeRow) -> None:
+    check(child.parent_id == parent.id, "child must be removed from its own parent")
+    check(parent.children_count > 0, "removing a child from a directory that counts none")
+    parent.children_count -= 1
+    parent.modification_time = transaction.now_ms
+
+
+def lock_parent_for_new_child(
+    transaction: Transaction, resolved: ResolvedPath, parent_index: int, extra: list[InodeRow | None] | None = None
+) -> InodeRow:
+    """Lock rows[parent_index] (plus `extra`), then make sure the child slot is still as resolved."""
+    parent = resolved.rows[parent_index]
+    check(parent is not None, "locking a parent that does not exist")
+    assert parent is not None
+    locked = transaction.lock([parent, *(extra or [])])
+    fresh = locked[parent.id]
+    if not fresh.is_directory:
+        raise ParentNotDirectory(f"{resolved.prefix(parent_index)} (is not a directory)")
+    if transaction.uses_row_locks and parent_index + 1 <= len(resolved.components):
+        name = resolved.components[parent_index]
+        expected = resolved.rows[parent_index + 1]
+        current = transaction.read_child(fresh, name)
+        if (current is None) != (expected is None) or (current and expected and current.id != expected.id):
+            raise StaleResolution(f"{resolved.prefix(parent_index + 1)} changed while its parent was being locked")
+    for index, row in enumerate(resolved.rows):
+        if row is not None and row.id in locked:
+            resolved.rows[index] = locked[row.id]
+    return fresh
+
+
+def create_missing_directories(
+    transaction: Transaction, resolved: ResolvedPath, upto: int, permission: int, final_permission: int | None = None
+) -> InodeRow:
+    """Create directories for components [deepest existing, upto) and return the last one's row.
+
+    The deepest existing ancestor must already be locked. Implicit parents get u+wx on top of
+    `permission`, as HDFS does; the directory at `upto` - 1 gets `final_permission` when given.
+    """
+    deepest = resolved.deepest_existing()
+    parent = resolved.rows[deepest]
+    check(parent is not None and parent.is_directory, "missing directories need an existing directory above")
+    assert parent is not None
+    if deepest >= upto:
+        return parent
+    transaction.permissions.require(parent, WRITE, resolved.prefix(deepest))
+    transaction.update(parent)
+    for index in range(deepest, upto):
+        last = index == upto - 1
+        mode = final_permission if last and final_permission is not None else permission | IMPLICIT_PARENT_BITS
+        child = new_inode(transaction, parent, resolved.components[index], InodeKind.DIRECTORY, mode)
+        add_child(transaction, parent, child, "MKDIR")
+        resolved.rows[index + 1] = child
+        parent = child
+    return parent
+
+
+def check_path_free(transaction: Transaction, resolved: ResolvedPath) -> None:
+    """SubtreeBusy if any inode on the path is the root of another namenode's live subtree operation."""
+    for index, row in enumerate(resolved.rows):
+        if row is None:
+            break
+        if row.subtree_lock_owner is not None:
+            transaction.check_not_subtree_locked(row, resolved.prefix(index))
+
+
+def file_status(path: str, row: InodeRow) -> FileStatus:
+    return FileStatus(
+        path=path,
+        inode_id=row.id,
+        kind=InodeKind(row.kind),
+        permission=row.permission,
+        owner=row.owner,
+        group=row.group_name,
+        size=row.size,
+        modification_time_ms=row.modification_time,
+        access_time_ms=row.access_time,
+        replication=row.replication,
+        block_size=row.block_size,
+        children_count=row.children_count,
+        symlink_target=row.symlink_target,
+        storage_policy=row.storage_policy,
+        under_construction=bool(row.under_construction),
+    )
+
+
+def child_path(parent_path: str, name: str) -> str:
+    return f"/{name}" if parent_path == "/" else f"{parent_path}/{name}"

@@ -1,0 +1,146 @@
+"""Operations that add an inode: mkdirs, create (empty file), create symlink.
+
+Lock set: the deepest existing ancestor (the parent of the first inode created), plus the target
+when create overwrites it. New inodes are inserted by primary key, so the parent lock is what keeps
+two creators of one name apart.
+"""
+
+from __future__ import annotations
+
+from hopsfs import limits
+from hopsfs.errors import FileAlreadyExists, FileNotFound, InvalidArgument, InvalidPath, ParentNotDirectory
+from hopsfs.types import FileStatus, InodeKind
+from namenode.engine.permissions import WRITE
+from namenode.engine.resolver import ResolvedPath, check_traverse, resolve
+from namenode.engine.txn import Transaction
+from namenode.ops.common import (
+    add_child,
+    check_path_free,
+    check_permission_value,
+    create_missing_directories,
+    file_status,
+    lock_parent_for_new_child,
+    new_inode,
+)
+from namenode.ops.delete import delete_single_inode
+
+SYMLINK_PERMISSION = 0o777
+
+
+def mkdirs(transaction: Transaction, path: str, permission: int, create_parent: bool) -> bool:
+    check_permission_value(permission)
+    resolved = resolve(transaction, path)
+    check_traverse(transaction, resolved)
+    _refuse_file_ancestor(resolved)
+    target = resolved.target
+    if target is not None:
+        if target.is_directory:
+            return True
+        raise FileAlreadyExists(f"Path is not a directory: {path}")
+    deepest = resolved.deepest_existing()
+    if deepest < len(resolved.components) - 1 and not create_parent:
+        raise FileNotFound(f"Parent directory doesn't exist: {resolved.prefix(len(resolved.components) - 1)}")
+    check_path_free(transaction, resolved)
+    lock_parent_for_new_child(transaction, resolved, deepest)
+    create_missing_directories(
+        transaction, resolved, len(resolved.components), permission, final_permission=permission
+    )
+    return True
+
+
+def create_file(
+    transaction: Transaction,
+    path: str,
+    *,
+    permission: int,
+    overwrite: bool,
+    create_parent: bool,
+    replication: int,
+    block_size: int,
+) -> FileStatus:
+    """An empty, closed file (data comes with the datanode issue)."""
+    check_permission_value(permission)
+    _check_replication(replication)
+    _check_block_size(block_size)
+    resolved = _resolve_for_new_leaf(transaction, path, create_parent)
+    existing = resolved.target
+    if existing is not None:
+        if existing.is_directory:
+            raise FileAlreadyExists(f"{path} already exists as a directory")
+        if not overwrite:
+            raise FileAlreadyExists(f"{path} for client {transaction.caller.user} already exists")
+    deepest = resolved.deepest_existing() if existing is None else len(resolved.components) - 1
+    lock_parent_for_new_child(transaction, resolved, deepest, [existing])
+    existing = resolved.target
+    parent = create_missing_directories(transaction, resolved, len(resolved.components) - 1, 0o755)
+    transaction.permissions.require(parent, WRITE, resolved.prefix(len(resolved.components) - 1))
+    if existing is not None:
+        transaction.permissions.require(existing, WRITE, path)
+        delete_single_inode(transaction, parent, existing)
+    row = new_inode(
+        transaction,
+        parent,
+        resolved.name,
+        InodeKind.FILE,
+        permission,
+        replication=replication,
+        block_size=block_size,
+    )
+    add_child(transaction, parent, row, "CREATE")
+    transaction.update(parent)
+    return file_status(path, row)
+
+
+def create_symlink(
+    transaction: Transaction, target: str, link_path: str, *, create_parent: bool
+) -> FileStatus:
+    if not isinstance(target, str) or not target:
+        raise InvalidPath("a symlink target must be a non-empty string")
+    if "\x00" in target or len(target.encode("utf-8")) > limits.SYMLINK_TARGET_BYTES_MAX:
+        raise InvalidPath(f"invalid symlink target {target!r}")
+    resolved = _resolve_for_new_leaf(transaction, link_path, create_parent)
+    if resolved.target is not None:
+        raise FileAlreadyExists(f"{link_path} already exists")
+    lock_parent_for_new_child(transaction, resolved, resolved.deepest_existing())
+    parent = create_missing_directories(transaction, resolved, len(resolved.components) - 1, 0o755)
+    transaction.permissions.require(parent, WRITE, resolved.prefix(len(resolved.components) - 1))
+    row = new_inode(transaction, parent, resolved.name, InodeKind.SYMLINK, SYMLINK_PERMISSION, symlink_target=target)
+    add_child(transaction, parent, row, "SYMLINK")
+    transaction.update(parent)
+    return file_status(link_path, row)
+
+
+def _resolve_for_new_leaf(transaction: Transaction, path: str, create_parent: bool) -> ResolvedPath:
+    resolved = resolve(transaction, path)
+    if resolved.is_root:
+        raise FileAlreadyExists("/ already exists as a directory")
+    check_traverse(transaction, resolved)
+    _refuse_file_ancestor(resolved)
+    if resolved.parent is None and not create_parent:
+        raise FileNotFound(f"Parent directory doesn't exist: {resolved.prefix(len(resolved.components) - 1)}")
+    check_path_free(transaction, resolved)
+    return resolved
+
+
+def _refuse_file_ancestor(resolved: ResolvedPath) -> None:
+    if resolved.blocked_at is not None:
+        raise ParentNotDirectory(f"{resolved.prefix(resolved.blocked_at)} (is not a directory)")
+
+
+def _check_replication(replication: int) -> None:
+    if not isinstance(replication, int) or not limits.REPLICATION_MIN <= replication <= limits.REPLICATION_MAX:
+        raise InvalidArgument(
+            f"Requested replication factor of {replication} is outside "
+            f"[{limits.REPLICATION_MIN}, {limits.REPLICATION_MAX}]"
+        )
+
+
+def _check_block_size(block_size: int) -> None:
+    if not isinstance(block_size, int) or block_size < limits.BLOCK_SIZE_BYTES_MIN:
+        raise InvalidArgument(
+            f"Specified block size {block_size} is less than configured minimum value {limits.BLOCK_SIZE_BYTES_MIN}"
+        )
+    if block_size % 512:
+        raise InvalidArgument(f"block size {block_size} must be a multiple of the 512-byte checksum chunk")
+
+

@@ -1,0 +1,129 @@
+"""The subtree protocol (HopsFS) for deleting a directory too large for one transaction.
+
+1. `begin_delete`: one transaction checks the delete like ops/delete.py, then flags the subtree root
+   with this namenode's id and a lease expiry and records the operation in `subtree_operations`.
+   From then on any operation whose path passes through the root gets SubtreeBusy (and retries).
+2. `delete_batch`, repeated: one transaction deletes up to a budget of leaves (files, symlinks, empty
+   directories) found depth first below the root, locking each directory before listing it, and
+   renews the lease. Each deleted inode gets its DELETE change-log row.
+3. `finish_delete`: one transaction deletes the now empty root from its parent and the record.
+
+A namenode that dies half way leaves a flag whose lease expires; after that the flag is ignored and
+a new delete of the same path takes the operation over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hopsfs import limits
+from hopsfs.errors import StaleResolution
+from hopsfs.invariants import check
+from namenode.engine.permissions import WRITE
+from namenode.engine.resolver import check_traverse, resolve
+from namenode.engine.txn import Transaction
+from namenode.entities import InodeKey, InodeRow
+from namenode.ops.common import check_path_free, lock_parent_for_new_child
+from namenode.ops.delete import collect_subtree, delete_single_inode
+
+
+@dataclass(frozen=True, slots=True)
+class SubtreeHandle:
+    path: str
+    root_id: int
+    root_key: InodeKey
+
+
+def begin_delete(transaction: Transaction, path: str) -> SubtreeHandle | None:
+    """Flag the subtree root; None when the path no longer exists."""
+    resolved = resolve(transaction, path)
+    check_traverse(transaction, resolved)
+    target = resolved.target
+    if resolved.is_root or target is None:
+        return None
+    parent = resolved.parent
+    assert parent is not None
+    transaction.permissions.require(parent, WRITE, resolved.prefix(len(resolved.components) - 1))
+    transaction.permissions.require_sticky_ok(parent, target, path)
+    check_path_free(transaction, resolved)
+    lock_parent_for_new_child(transaction, resolved, len(resolved.components) - 1, [target])
+    root = resolved.target
+    assert root is not None
+    root.subtree_lock_owner = transaction.context.namenode_id
+    root.subtree_lock_expiry_ms = transaction.now_ms + limits.SUBTREE_LOCK_LEASE_MS
+    transaction.update(root)
+    transaction.session.delete_subtree_operation(root.id)
+    transaction.session.insert_subtree_operation(
+        root.id, path, "DELETE", transaction.context.namenode_id, transaction.now_ms
+    )
+    return SubtreeHandle(path, root.id, root.key)
+
+
+def check_permissions(transaction: Transaction, handle: SubtreeHandle) -> None:
+    """ALL access on every directory below, before anything is deleted (HDFS subAccess)."""
+    root = _locked_root(transaction, handle)
+    if transaction.permissions.is_superuser:
+        return
+    collect_subtree(transaction, root, handle.path, budget=2**62)
+
+
+def delete_batch(transaction: Transaction, handle: SubtreeHandle, budget: int) -> bool:
+    """Delete up to `budget` leaves below the root; True once the root has no children left."""
+    root = _locked_root(transaction, handle)
+    root.subtree_lock_expiry_ms = transaction.now_ms + limits.SUBTREE_LOCK_LEASE_MS
+    transaction.update(root)
+    stack: list[InodeRow] = [root]
+    deleted = 0
+    visited = 0
+    while stack and deleted < budget and visited < budget * 2:
+        directory = stack.pop()
+        if directory is not root and transaction.uses_row_locks:
+            directory = transaction.lock([directory])[directory.id]
+        page = transaction.session.list_children(directory.id, "", min(budget, limits.LISTING_PAGE_ENTRIES_MAX))
+        visited += len(page) + 1
+        for child in page:
+            transaction.check_not_subtree_locked(child, handle.path)
+            if child.is_directory and child.children_count:
+                stack.append(child)
+            elif deleted < budget:
+                directory.children_count -= 1
+                transaction.delete(child)
+                transaction.log_change("DELETE", child)
+                deleted += 1
+        if directory is not root:
+            transaction.update(directory)
+    check(root.children_count >= 0, "subtree root child count went negative")
+    return root.children_count == 0
+
+
+def finish_delete(transaction: Transaction, handle: SubtreeHandle) -> None:
+    """Delete the emptied root. Found by key and parent id, so an ancestor's rename does not matter."""
+    root = _locked_root(transaction, handle)
+    parents = transaction.session.read_inodes_by_ids([root.parent_id])
+    check(len(parents) == 1, "the subtree root's parent is missing")
+    locked = transaction.lock([parents[0], root])
+    parent, root = locked[parents[0].id], locked[root.id]
+    check(root.children_count == 0, "finishing a subtree delete whose root still has children")
+    delete_single_inode(transaction, parent, root)
+    transaction.session.delete_subtree_operation(handle.root_id)
+
+
+def abandon(transaction: Transaction, handle: SubtreeHandle) -> None:
+    """Clear the flag after a refused delete (e.g. permission denied below the root)."""
+    rows = transaction.session.read_inodes_by_keys([handle.root_key], lock="write")
+    if rows and rows[0].id == handle.root_id:
+        rows[0].subtree_lock_owner = None
+        rows[0].subtree_lock_expiry_ms = None
+        transaction.update(rows[0])
+    transaction.session.delete_subtree_operation(handle.root_id)
+
+
+def _locked_root(transaction: Transaction, handle: SubtreeHandle) -> InodeRow:
+    rows = transaction.session.read_inodes_by_keys([handle.root_key], lock="write")
+    if not rows or rows[0].id != handle.root_id:
+        raise StaleResolution(f"the root of the subtree delete of {handle.path} moved")
+    root = rows[0]
+    check(root.subtree_lock_owner == transaction.context.namenode_id, "subtree root lost its flag to another namenode")
+    return root
+
+

@@ -1,0 +1,235 @@
+"""The metadata schema, declared once with SQLAlchemy Core.
+
+Layout follows HopsFS (hops-metadata-dal-impl-ndb):
+- `inodes` is keyed by (partition_id, parent_id, name). partition_id equals parent_id except for the
+  root (0) and the root's children, which are spread over ROOT_CHILD_PARTITIONS hash buckets (negative
+  ids, so they never collide with an inode id). A listing is therefore one range scan of the primary key,
+  and a sharded engine can PARTITION BY KEY(partition_id) to co-locate a directory's children.
+- There is no UNIQUE constraint on inode id (sharded engines cannot enforce one); ids come from the
+  batch allocator on `id_counters`, and `ix_inodes_id` is a plain index.
+- Tables that hang off a file (blocks, replicas, inline data, xattrs) are keyed by inode_id first.
+- `change_log` is written in the same transaction as each change; the CDC service reads it in
+  commit order and trims it.
+
+Names are compared byte-wise (utf8mb4_bin on MySQL, BINARY on SQLite), so listings sort the same on
+every backend and "A" and "a" are different files.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects import mysql
+
+from hopsfs import limits
+
+SCHEMA_VERSION = 1
+ROOT_INODE_ID = 1
+ROOT_PARTITION_ID = 0
+ROOT_PARENT_ID = 0
+ROOT_NAME = ""
+ROOT_CHILD_PARTITIONS = 64
+FIRST_ALLOCATED_INODE_ID = 16  # ids below are reserved for the root and future system inodes
+
+metadata = MetaData()
+
+
+def _name_type(length: int) -> String:
+    """Case-sensitive, byte-ordered text: MySQL's default collations would fold case."""
+    return String(length).with_variant(
+        mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+    )
+
+
+def _blob_type() -> LargeBinary:
+    return LargeBinary().with_variant(mysql.MEDIUMBLOB(), "mysql", "mariadb")
+
+
+_TABLE_OPTIONS = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin", "mysql_engine": "InnoDB"}
+
+inodes = Table(
+    "inodes",
+    metadata,
+    Column("partition_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("parent_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", _name_type(limits.PATH_COMPONENT_BYTES_MAX), primary_key=True),
+    Column("id", BigInteger, nullable=False),
+    Column("kind", SmallInteger, nullable=False),
+    Column("permission", Integer, nullable=False),
+    Column("owner", _name_type(limits.USER_NAME_BYTES_MAX), nullable=False),
+    Column("group_name", _name_type(limits.USER_NAME_BYTES_MAX), nullable=False),
+    Column("modification_time", BigInteger, nullable=False),
+    Column("access_time", BigInteger, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("replication", SmallInteger, nullable=False),
+    Column("block_size", BigInteger, nullable=False),
+    # HopsFS children_num: kept exact so "is empty" and childrenNum need no scan.
+    Column("children_count", Integer, nullable=False),
+    # Per-inode logical clock (ePipe): bumped by every change, copied into its change-log row.
+    Column("logical_time", BigInteger, nullable=False),
+    Column("storage_policy", SmallInteger, nullable=False),
+    Column("under_construction", SmallInteger, nullable=False),
+    Column("file_stored_in_db", SmallInteger, nullable=False),
+    Column("xattr_count", SmallInteger, nullable=False),
+    Column("symlink_target", Text, nullable=True),
+    Column("client_name", String(255), nullable=True),
+    # Subtree protocol: the namenode running a large subtree operation rooted here, until expiry.
+    Column("subtree_lock_owner", String(64), nullable=True),
+    Column("subtree_lock_expiry_ms", BigInteger, nullable=True),
+    Index("ix_inodes_id", "id"),
+    sqlite_with_rowid=False,
+    **_TABLE_OPTIONS,
+)
+
+# Column order of `inodes`, the order DAL statements read and write rows in.
+INODE_COLUMNS: tuple[str, ...] = tuple(column.name for column in inodes.columns)
+
+blocks = Table(
+    "blocks",
+    metadata,
+    Column("inode_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("block_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("block_index", Integer, nullable=False),
+    Column("num_bytes", BigInteger, nullable=False),
+    Column("generation_stamp", BigInteger, nullable=False),
+    Column("state", SmallInteger, nullable=False),
+    sqlite_with_rowid=False,
+    **_TABLE_OPTIONS,
+)
+
+# HopsFS hdfs_block_lookup_table: a datanode reports block ids; this finds their file.
+block_lookup = Table(
+    "block_lookup",
+    metadata,
+    Column("block_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("inode_id", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+    **_TABLE_OPTIONS,
+)
+
+replicas = Table(
+    "replicas",
+    metadata,
+    Column("inode_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("block_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("storage_id", String(64), primary_key=True),
+    Column("state", SmallInteger, nullable=False),
+    # HopsFS hash bucket (block_id % buckets) for incremental block-report comparison.
+    Column("bucket_id", Integer, nullable=False),
+    sqlite_with_rowid=False,
+    **_TABLE_OPTIONS,
+)
+
+inline_data = Table(
+    "inline_data",
+    metadata,
+    Column("inode_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("chunk_index", Integer, primary_key=True, autoincrement=False),
+    Column("data", _blob_type(), nullable=False),
+    sqlite_with_rowid=False,
+    **_TABLE_OPTIONS,
+)
+
+xattrs = Table(
+    "xattrs",
+    metadata,
+    Column("inode_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("namespace", SmallInteger, primary_key=True, autoincrement=False),
+    Column("name", _name_type(limits.PATH_COMPONENT_BYTES_MAX), primary_key=True),
+    Column("value", _blob_type(), nullable=False),
+    sqlite_with_rowid=False,
+    **_TABLE_OPTIONS,
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("holder", String(255), primary_key=True),
+    Column("last_renewed_ms", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+    **_TABLE_OPTIONS,
+)
+
+lease_paths = Table(
+    "lease_paths",
+    metadata,
+    Column("inode_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("holder", String(255), nullable=False),
+    Index("ix_lease_paths_holder", "holder"),
+    sqlite_with_rowid=False,
+    **_TABLE_OPTIONS,
+)
+
+change_log = Table(
+    "change_log",
+    metadata,
+    # On SQLite this is the rowid, which is commit order because writers are serialized.
+    Column(
+        "sequence",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    Column("operation", String(16), nullable=False),
+    Column("inode_id", BigInteger, nullable=False),
+    Column("logical_time", BigInteger, nullable=False),
+    Column("parent_id", BigInteger, nullable=False),
+    Column("name", _name_type(limits.PATH_COMPONENT_BYTES_MAX), nullable=False),
+    Column("previous_parent_id", BigInteger, nullable=True),
+    Column("previous_name", _name_type(limits.PATH_COMPONENT_BYTES_MAX), nullable=True),
+    Column("kind", SmallInteger, nullable=False),
+    Column("user_name", _name_type(limits.USER_NAME_BYTES_MAX), nullable=False),
+    Column("time_ms", BigInteger, nullable=False),
+    Column("app_id", String(128), nullable=True),
+    **_TABLE_OPTIONS,
+)
+
+id_counters = Table(
+    "id_counters",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("next_value", BigInteger, nullable=False),
+    **_TABLE_OPTIONS,
+)
+
+namenodes = Table(
+    "namenodes",
+    metadata,
+    Column("namenode_id", String(64), primary_key=True),
+    Column("address", String(255), nullable=False),
+    Column("started_ms", BigInteger, nullable=False),
+    Column("last_seen_ms", BigInteger, nullable=False),
+    Column("heartbeat_counter", BigInteger, nullable=False),
+    **_TABLE_OPTIONS,
+)
+
+subtree_operations = Table(
+    "subtree_operations",
+    metadata,
+    Column("inode_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("path", Text, nullable=False),
+    Column("operation", String(16), nullable=False),
+    Column("owner", String(64), nullable=False),
+    Column("started_ms", BigInteger, nullable=False),
+    **_TABLE_OPTIONS,
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    **_TABLE_OPTIONS,
+)
+
+ID_COUNTER_NAMES = ("inode", "block", "generation_stamp")

@@ -1,0 +1,1 @@
+"""Helpers shared by the pytest fixtures and by subprocess-based tests."""
