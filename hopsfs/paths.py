@@ -26,7 +26,9 @@ def split_path(path: str) -> tuple[str, ...]:
         raise InvalidPath(f"path is {encoded_length} bytes, above the limit of {limits.PATH_BYTES_MAX}")
     components = tuple(path[1:].split("/"))
     if len(components) > limits.PATH_DEPTH_MAX:
-        raise InvalidPath(f"path is {len(components)} levels deep, above the limit of {limits.PATH_DEPTH_MAX}")
+        raise InvalidPath(
+            f"path is {len(components)} levels deep, above the limit of {limits.PATH_DEPTH_MAX}"
+        )
     for component in components:
         check_component(component, path)
     return components

@@ -43,7 +43,9 @@ def backend_of(url: str) -> Backend:
         return Backend.SQLITE
     if name in ("mysql", "mariadb"):
         return Backend.MYSQL
-    raise StoreError(f"unsupported metadata backend {name!r}: use sqlite:/// or mysql+pymysql:// or mariadb://")
+    raise StoreError(
+        f"unsupported metadata backend {name!r}: use sqlite:/// or mysql+pymysql:// or mariadb://"
+    )
 
 
 def make_engine(url: str, *, pool_size: int = 8, pool_overflow: int = 32) -> Engine:
@@ -51,7 +53,10 @@ def make_engine(url: str, *, pool_size: int = 8, pool_overflow: int = 32) -> Eng
     backend = backend_of(url)
     options: dict[str, Any] = {"pool_size": pool_size, "max_overflow": pool_overflow, "pool_pre_ping": False}
     if backend is Backend.SQLITE:
-        options["connect_args"] = {"check_same_thread": False, "timeout": limits.SQLITE_BUSY_TIMEOUT_MS / 1000}
+        options["connect_args"] = {
+            "check_same_thread": False,
+            "timeout": limits.SQLITE_BUSY_TIMEOUT_MS / 1000,
+        }
     else:
         options["pool_recycle"] = 3600
         if make_url(url).get_driver_name() in ("pymysql", "mysqldb"):
@@ -59,7 +64,9 @@ def make_engine(url: str, *, pool_size: int = 8, pool_overflow: int = 32) -> Eng
     try:
         engine = create_engine(url, **options)
     except (NoSuchModuleError, ImportError) as error:
-        raise StoreError(f"the driver for {url!r} is not installed ({error}); try pip install 'hopsfs[mysql]'") from error
+        raise StoreError(
+            f"the driver for {url!r} is not installed ({error}); try pip install 'hopsfs[mysql]'"
+        ) from error
     if backend is Backend.SQLITE:
         event.listen(engine, "connect", _configure_sqlite)
     else:

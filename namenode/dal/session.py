@@ -105,7 +105,12 @@ class DalSession:
         else:
             statement = self._statements.fixed("list_children")
             parameters = statement.bind(
-                {"partition_id": directory_id, "parent_id": directory_id, "start_after": start_after, "limit": limit}
+                {
+                    "partition_id": directory_id,
+                    "parent_id": directory_id,
+                    "start_after": start_after,
+                    "limit": limit,
+                }
             )
         return [InodeRow(*values) for values in self._fetch_all(statement.text, parameters)]
 
@@ -116,7 +121,12 @@ class DalSession:
             low = high = directory_id
         statement = self._statements.fixed("count_children_after")
         parameters = statement.bind(
-            {"partition_low": low, "partition_high": high, "parent_id": directory_id, "start_after": start_after}
+            {
+                "partition_low": low,
+                "partition_high": high,
+                "parent_id": directory_id,
+                "start_after": start_after,
+            }
         )
         return int(self._fetch_all(statement.text, parameters)[0][0])
 
@@ -136,7 +146,9 @@ class DalSession:
         statement = self._statements.fixed("select_xattrs")
         return [
             (int(namespace), str(name), bytes(value))
-            for namespace, name, value in self._fetch_all(statement.text, statement.bind({"inode_id": inode_id}))
+            for namespace, name, value in self._fetch_all(
+                statement.text, statement.bind({"inode_id": inode_id})
+            )
         ]
 
     def insert_xattrs(self, entries: Iterable[tuple[int, int, str, bytes]]) -> None:
@@ -148,7 +160,8 @@ class DalSession:
 
     def delete_xattrs(self, entries: Iterable[tuple[int, int, str]]) -> None:
         parameters = [
-            {"inode_id": inode_id, "namespace": namespace, "name": name} for inode_id, namespace, name in entries
+            {"inode_id": inode_id, "namespace": namespace, "name": name}
+            for inode_id, namespace, name in entries
         ]
         self._execute_many(self._statements.fixed("delete_xattr"), parameters)
 
@@ -187,8 +200,16 @@ class DalSession:
         parameters = [{"name": name, "value": value} for name, value in values.items()]
         self._execute_many(self._statements.fixed("insert_setting"), parameters)
 
-    def insert_subtree_operation(self, inode_id: int, path: str, operation: str, owner: str, now_ms: int) -> None:
-        parameters = {"inode_id": inode_id, "path": path, "operation": operation, "owner": owner, "started_ms": now_ms}
+    def insert_subtree_operation(
+        self, inode_id: int, path: str, operation: str, owner: str, now_ms: int
+    ) -> None:
+        parameters = {
+            "inode_id": inode_id,
+            "path": path,
+            "operation": operation,
+            "owner": owner,
+            "started_ms": now_ms,
+        }
         self._execute_many(self._statements.fixed("insert_subtree_operation"), [parameters])
 
     def delete_subtree_operation(self, inode_id: int) -> None:

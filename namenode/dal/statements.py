@@ -138,7 +138,7 @@ def _delete_inode() -> ClauseElement:
 
 
 def _insert(table) -> ClauseElement:  # type: ignore[no-untyped-def]
-    columns = [column.name for column in table.columns if not (column.autoincrement is True)]
+    columns = [column.name for column in table.columns if column.autoincrement is not True]
     return insert(table).values({name: bindparam(name) for name in columns})
 
 
@@ -163,14 +163,20 @@ _FIXED_BUILDERS: dict[str, Callable[[], ClauseElement]] = {
         inline_data.c.inode_id == bindparam("inode_id")
     ),
     "insert_change": lambda: _insert(change_log),
-    "select_changes_after": lambda: select(*change_log.c)
-    .where(change_log.c.sequence > bindparam("after"))
-    .order_by(change_log.c.sequence)
-    .limit(bindparam("limit")),
-    "advance_id_counter": lambda: update(id_counters)
-    .where(id_counters.c.name == bindparam("name"))
-    .values(next_value=id_counters.c.next_value + bindparam("count")),
-    "select_id_counter": lambda: select(id_counters.c.next_value).where(id_counters.c.name == bindparam("name")),
+    "select_changes_after": lambda: (
+        select(*change_log.c)
+        .where(change_log.c.sequence > bindparam("after"))
+        .order_by(change_log.c.sequence)
+        .limit(bindparam("limit"))
+    ),
+    "advance_id_counter": lambda: (
+        update(id_counters)
+        .where(id_counters.c.name == bindparam("name"))
+        .values(next_value=id_counters.c.next_value + bindparam("count"))
+    ),
+    "select_id_counter": lambda: select(id_counters.c.next_value).where(
+        id_counters.c.name == bindparam("name")
+    ),
     "insert_id_counter": lambda: _insert(id_counters),
     "select_settings": lambda: select(settings.c.name, settings.c.value),
     "insert_setting": lambda: _insert(settings),

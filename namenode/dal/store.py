@@ -122,7 +122,9 @@ class MetadataStore:
     def open_settings(self) -> dict[str, str]:
         """The namespace's settings; raises unless the store is formatted with our schema version."""
         if not self.is_formatted():
-            raise NotFormatted(f"the metadata store {self._display_url()} is not formatted: run `hopsfs format`")
+            raise NotFormatted(
+                f"the metadata store {self._display_url()} is not formatted: run `hopsfs format`"
+            )
         with self.session() as session:
             values = session.read_settings()
         found = values.get("schema_version")
@@ -139,13 +141,17 @@ class MetadataStore:
         if not 1 <= partitions <= 1024:
             raise StoreError(f"partitions must be between 1 and 1024, not {partitions}")
         with self.engine.begin() as connection:
-            connection.execute(text(f"ALTER TABLE inodes PARTITION BY KEY(partition_id) PARTITIONS {partitions}"))
+            connection.execute(
+                text(f"ALTER TABLE inodes PARTITION BY KEY(partition_id) PARTITIONS {partitions}")
+            )
 
     def size_bytes(self) -> int:
         """Bytes the store occupies: file sizes on SQLite, data + index length on MySQL."""
         if self.backend is Backend.SQLITE:
             path = self.engine.url.database or ""
-            return sum(os.path.getsize(path + suffix) for suffix in ("", "-wal") if os.path.exists(path + suffix))
+            return sum(
+                os.path.getsize(path + suffix) for suffix in ("", "-wal") if os.path.exists(path + suffix)
+            )
         with self.engine.connect() as connection:
             value = connection.execute(
                 text(
@@ -185,5 +191,3 @@ def _root_row(superuser: str, supergroup: str, now_ms: int) -> InodeRow:
         subtree_lock_owner=None,
         subtree_lock_expiry_ms=None,
     )
-
-

@@ -19,7 +19,9 @@ from namenode.dal.store import MetadataStore
 
 
 class IdAllocator:
-    def __init__(self, store: MetadataStore, counter_name: str, batch_size: int = limits.ID_ALLOCATION_BATCH) -> None:
+    def __init__(
+        self, store: MetadataStore, counter_name: str, batch_size: int = limits.ID_ALLOCATION_BATCH
+    ) -> None:
         check(batch_size > 0, "id batch size must be positive")
         self._store = store
         self._counter_name = counter_name

@@ -89,7 +89,9 @@ class Namespace:
         )
 
     def get_xattrs(self, caller: Caller, path: str, names: list[str] | None = None) -> dict[str, bytes]:
-        return run_transaction(self.context, caller, lambda tx: xattrs.get_xattrs(tx, path, names), write=False)
+        return run_transaction(
+            self.context, caller, lambda tx: xattrs.get_xattrs(tx, path, names), write=False
+        )
 
     def list_xattrs(self, caller: Caller, path: str) -> list[str]:
         return run_transaction(self.context, caller, lambda tx: xattrs.list_xattrs(tx, path), write=False)
@@ -132,7 +134,9 @@ class Namespace:
             ids_needed=_depth(path),
         )
 
-    def create_symlink(self, caller: Caller, target: str, link_path: str, create_parent: bool = False) -> FileStatus:
+    def create_symlink(
+        self, caller: Caller, target: str, link_path: str, create_parent: bool = False
+    ) -> FileStatus:
         return run_transaction(
             self.context,
             caller,
@@ -143,7 +147,9 @@ class Namespace:
 
     def delete(self, caller: Caller, path: str, recursive: bool = False) -> bool:
         try:
-            return run_transaction(self.context, caller, lambda tx: delete.delete(tx, path, recursive), write=True)
+            return run_transaction(
+                self.context, caller, lambda tx: delete.delete(tx, path, recursive), write=True
+            )
         except delete.SubtreeTooLarge:
             return self._delete_subtree(caller, path)
 
@@ -166,12 +172,20 @@ class Namespace:
         )
 
     def set_permission(self, caller: Caller, path: str, permission: int) -> None:
-        run_transaction(self.context, caller, lambda tx: attributes.set_permission(tx, path, permission), write=True)
+        run_transaction(
+            self.context, caller, lambda tx: attributes.set_permission(tx, path, permission), write=True
+        )
 
-    def set_owner(self, caller: Caller, path: str, owner: str | None = None, group: str | None = None) -> None:
-        run_transaction(self.context, caller, lambda tx: attributes.set_owner(tx, path, owner, group), write=True)
+    def set_owner(
+        self, caller: Caller, path: str, owner: str | None = None, group: str | None = None
+    ) -> None:
+        run_transaction(
+            self.context, caller, lambda tx: attributes.set_owner(tx, path, owner, group), write=True
+        )
 
-    def set_times(self, caller: Caller, path: str, modification_time_ms: int = -1, access_time_ms: int = -1) -> None:
+    def set_times(
+        self, caller: Caller, path: str, modification_time_ms: int = -1, access_time_ms: int = -1
+    ) -> None:
         run_transaction(
             self.context,
             caller,
@@ -192,7 +206,9 @@ class Namespace:
         value: bytes,
         flags: XAttrSetFlag = XAttrSetFlag.CREATE | XAttrSetFlag.REPLACE,
     ) -> None:
-        run_transaction(self.context, caller, lambda tx: xattrs.set_xattr(tx, path, name, value, flags), write=True)
+        run_transaction(
+            self.context, caller, lambda tx: xattrs.set_xattr(tx, path, name, value, flags), write=True
+        )
 
     def remove_xattr(self, caller: Caller, path: str, name: str) -> None:
         run_transaction(self.context, caller, lambda tx: xattrs.remove_xattr(tx, path, name), write=True)
@@ -218,7 +234,9 @@ class Namespace:
             run_transaction(context, caller, lambda tx: subtree.abandon(tx, handle), write=True)
             raise
         budget = limits.SUBTREE_TXN_INODES_MAX
-        while not run_transaction(context, caller, lambda tx: subtree.delete_batch(tx, handle, budget), write=True):
+        while not run_transaction(
+            context, caller, lambda tx: subtree.delete_batch(tx, handle, budget), write=True
+        ):
             pass
         run_transaction(context, caller, lambda tx: subtree.finish_delete(tx, handle), write=True)
         return True
@@ -229,8 +247,20 @@ def _depth(path: str) -> int:
 
 
 def _change_event(row: tuple[object, ...]) -> ChangeEvent:
-    (sequence, operation, inode_id, logical_time, parent_id, name, previous_parent_id, previous_name,
-     _kind, user, time_ms, _app_id) = row
+    (
+        sequence,
+        operation,
+        inode_id,
+        logical_time,
+        parent_id,
+        name,
+        previous_parent_id,
+        previous_name,
+        _kind,
+        user,
+        time_ms,
+        _app_id,
+    ) = row
     return ChangeEvent(
         sequence=int(sequence),  # type: ignore[arg-type]
         operation=str(operation),

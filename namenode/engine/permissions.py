@@ -18,8 +18,15 @@ READ = 4
 WRITE = 2
 EXECUTE = 1
 STICKY_BIT = 0o1000
-_ACCESS_NAMES = {READ: "READ", WRITE: "WRITE", EXECUTE: "EXECUTE", READ | EXECUTE: "READ_EXECUTE",
-                 WRITE | EXECUTE: "WRITE_EXECUTE", READ | WRITE | EXECUTE: "ALL", READ | WRITE: "READ_WRITE"}
+_ACCESS_NAMES = {
+    READ: "READ",
+    WRITE: "WRITE",
+    EXECUTE: "EXECUTE",
+    READ | EXECUTE: "READ_EXECUTE",
+    WRITE | EXECUTE: "WRITE_EXECUTE",
+    READ | WRITE | EXECUTE: "ALL",
+    READ | WRITE: "READ_WRITE",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +59,15 @@ class PermissionChecker:
 
     def require_owner(self, row: InodeRow, path: str) -> None:
         if not self.is_superuser and self.caller.user != row.owner:
-            raise PermissionDenied(f"Permission denied. user={self.caller.user} is not the owner of inode={path}")
+            raise PermissionDenied(
+                f"Permission denied. user={self.caller.user} is not the owner of inode={path}"
+            )
 
     def require_superuser(self, what: str) -> None:
         if not self.is_superuser:
-            raise PermissionDenied(f"Access denied for user {self.caller.user}. Superuser privilege is required to {what}")
+            raise PermissionDenied(
+                f"Access denied for user {self.caller.user}. Superuser privilege is required to {what}"
+            )
 
     def require_sticky_ok(self, parent: InodeRow, child: InodeRow, path: str) -> None:
         """A sticky parent lets only the child's owner, its own owner or the superuser remove a child."""
@@ -65,7 +76,7 @@ class PermissionChecker:
         if self.caller.user in (parent.owner, child.owner):
             return
         raise PermissionDenied(
-            f"Permission denied by sticky bit: user={self.caller.user}, path=\"{path}\":{child.owner}:"
+            f'Permission denied by sticky bit: user={self.caller.user}, path="{path}":{child.owner}:'
             f"{child.group_name}:{mode_string(child)}, parent owner={parent.owner}"
         )
 

@@ -45,9 +45,9 @@ class ResolvedPath:
     def name(self) -> str:
         return self.components[-1] if self.components else ""
 
-    def deepest_existing(self) -> int:
-        """Index in rows of the deepest inode that exists."""
-        index = len(self.rows) - 1
+    def deepest_existing(self, upto: int | None = None) -> int:
+        """Index in rows of the deepest inode that exists, at `upto` or above."""
+        index = len(self.rows) - 1 if upto is None else upto
         while self.rows[index] is None:
             index -= 1
         return index

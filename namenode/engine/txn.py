@@ -159,7 +159,12 @@ class Transaction:
         self._xattr_deletes.append((inode_id, namespace, name))
 
     def log_change(
-        self, operation: str, row: InodeRow, *, previous_parent_id: int | None = None, previous_name: str | None = None
+        self,
+        operation: str,
+        row: InodeRow,
+        *,
+        previous_parent_id: int | None = None,
+        previous_name: str | None = None,
     ) -> None:
         """Bump the inode's logical time and record the change-log row for this transaction."""
         row.logical_time += 1

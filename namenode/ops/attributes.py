@@ -39,7 +39,10 @@ def set_owner(transaction: Transaction, path: str, owner: str | None, group: str
         permissions.require_owner(row, path)
         if not permissions.is_superuser:
             if owner is not None and owner != row.owner:
-                raise PermissionDenied(f"User {transaction.caller.user} is not a super user (non-super user cannot change owner).")
+                raise PermissionDenied(
+                    f"User {transaction.caller.user} is not a super user "
+                    "(non-super user cannot change owner)."
+                )
             if group is not None and group not in transaction.caller.groups:
                 raise PermissionDenied(f"User {transaction.caller.user} does not belong to {group}")
         if owner is not None:
@@ -68,7 +71,10 @@ def set_times(transaction: Transaction, path: str, modification_time_ms: int, ac
 
 def set_replication(transaction: Transaction, path: str, replication: int) -> bool:
     """False for a directory or symlink (HDFS); the new factor for a file."""
-    if not isinstance(replication, int) or not limits.REPLICATION_MIN <= replication <= limits.REPLICATION_MAX:
+    if (
+        not isinstance(replication, int)
+        or not limits.REPLICATION_MIN <= replication <= limits.REPLICATION_MAX
+    ):
         raise InvalidArgument(
             f"Requested replication factor of {replication} is outside "
             f"[{limits.REPLICATION_MIN}, {limits.REPLICATION_MAX}]"

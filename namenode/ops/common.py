@@ -60,7 +60,8 @@ def add_child(transaction: Transaction, parent: InodeRow, child: InodeRow, opera
     check(child.parent_id == parent.id, "child must point at the parent it is added to")
     if parent.children_count >= limits.DIRECTORY_ITEMS_MAX:
         raise LimitExceeded(
-            f"The directory item limit of {limits.DIRECTORY_ITEMS_MAX} is exceeded: items={parent.children_count}"
+            f"The directory item limit of {limits.DIRECTORY_ITEMS_MAX} is exceeded: "
+            f"items={parent.children_count}"
         )
     parent.children_count += 1
     parent.modification_time = transaction.now_ms
@@ -76,7 +77,10 @@ def remove_child(transaction: Transaction, parent: InodeRow, child: InodeRow) ->
 
 
 def lock_parent_for_new_child(
-    transaction: Transaction, resolved: ResolvedPath, parent_index: int, extra: list[InodeRow | None] | None = None
+    transaction: Transaction,
+    resolved: ResolvedPath,
+    parent_index: int,
+    extra: list[InodeRow | None] | None = None,
 ) -> InodeRow:
     """Lock rows[parent_index] (plus `extra`), then make sure the child slot is still as resolved."""
     parent = resolved.rows[parent_index]
@@ -91,7 +95,9 @@ def lock_parent_for_new_child(
         expected = resolved.rows[parent_index + 1]
         current = transaction.read_child(fresh, name)
         if (current is None) != (expected is None) or (current and expected and current.id != expected.id):
-            raise StaleResolution(f"{resolved.prefix(parent_index + 1)} changed while its parent was being locked")
+            raise StaleResolution(
+                f"{resolved.prefix(parent_index + 1)} changed while its parent was being locked"
+            )
     for index, row in enumerate(resolved.rows):
         if row is not None and row.id in locked:
             resolved.rows[index] = locked[row.id]
@@ -99,14 +105,18 @@ def lock_parent_for_new_child(
 
 
 def create_missing_directories(
-    transaction: Transaction, resolved: ResolvedPath, upto: int, permission: int, final_permission: int | None = None
+    transaction: Transaction,
+    resolved: ResolvedPath,
+    upto: int,
+    permission: int,
+    final_permission: int | None = None,
 ) -> InodeRow:
     """Create directories for components [deepest existing, upto) and return the last one's row.
 
     The deepest existing ancestor must already be locked. Implicit parents get u+wx on top of
     `permission`, as HDFS does; the directory at `upto` - 1 gets `final_permission` when given.
     """
-    deepest = resolved.deepest_existing()
+    deepest = resolved.deepest_existing(upto)
     parent = resolved.rows[deepest]
     check(parent is not None and parent.is_directory, "missing directories need an existing directory above")
     assert parent is not None
@@ -116,7 +126,9 @@ def create_missing_directories(
     transaction.update(parent)
     for index in range(deepest, upto):
         last = index == upto - 1
-        mode = final_permission if last and final_permission is not None else permission | IMPLICIT_PARENT_BITS
+        mode = (
+            final_permission if last and final_permission is not None else permission | IMPLICIT_PARENT_BITS
+        )
         child = new_inode(transaction, parent, resolved.components[index], InodeKind.DIRECTORY, mode)
         add_child(transaction, parent, child, "MKDIR")
         resolved.rows[index + 1] = child

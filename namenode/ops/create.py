@@ -104,7 +104,9 @@ def create_symlink(
     lock_parent_for_new_child(transaction, resolved, resolved.deepest_existing())
     parent = create_missing_directories(transaction, resolved, len(resolved.components) - 1, 0o755)
     transaction.permissions.require(parent, WRITE, resolved.prefix(len(resolved.components) - 1))
-    row = new_inode(transaction, parent, resolved.name, InodeKind.SYMLINK, SYMLINK_PERMISSION, symlink_target=target)
+    row = new_inode(
+        transaction, parent, resolved.name, InodeKind.SYMLINK, SYMLINK_PERMISSION, symlink_target=target
+    )
     add_child(transaction, parent, row, "SYMLINK")
     transaction.update(parent)
     return file_status(link_path, row)
@@ -128,7 +130,10 @@ def _refuse_file_ancestor(resolved: ResolvedPath) -> None:
 
 
 def _check_replication(replication: int) -> None:
-    if not isinstance(replication, int) or not limits.REPLICATION_MIN <= replication <= limits.REPLICATION_MAX:
+    if (
+        not isinstance(replication, int)
+        or not limits.REPLICATION_MIN <= replication <= limits.REPLICATION_MAX
+    ):
         raise InvalidArgument(
             f"Requested replication factor of {replication} is outside "
             f"[{limits.REPLICATION_MIN}, {limits.REPLICATION_MAX}]"
@@ -138,9 +143,8 @@ def _check_replication(replication: int) -> None:
 def _check_block_size(block_size: int) -> None:
     if not isinstance(block_size, int) or block_size < limits.BLOCK_SIZE_BYTES_MIN:
         raise InvalidArgument(
-            f"Specified block size {block_size} is less than configured minimum value {limits.BLOCK_SIZE_BYTES_MIN}"
+            f"Specified block size {block_size} is less than configured minimum value "
+            f"{limits.BLOCK_SIZE_BYTES_MIN}"
         )
     if block_size % 512:
         raise InvalidArgument(f"block size {block_size} must be a multiple of the 512-byte checksum chunk")
-
-

@@ -104,7 +104,10 @@ def _all_children(transaction: Transaction, directory: InodeRow, budget: int) ->
         if len(page) < limits.LISTING_PAGE_ENTRIES_MAX:
             break
         start_after = page[-1].name
-    check(len(children) == directory.children_count, f"directory {directory.id} child count disagrees with its rows")
+    check(
+        len(children) == directory.children_count,
+        f"directory {directory.id} child count disagrees with its rows",
+    )
     return children
 
 

@@ -22,7 +22,9 @@ def stat(transaction: Transaction, path: str) -> FileStatus:
 def list_directory(transaction: Transaction, path: str, start_after: str, limit: int) -> Listing:
     """One page of children sorted by name, after `start_after`; a file lists as itself."""
     if not 1 <= limit <= limits.LISTING_PAGE_ENTRIES_MAX:
-        raise InvalidArgument(f"listing limit must be between 1 and {limits.LISTING_PAGE_ENTRIES_MAX}, not {limit}")
+        raise InvalidArgument(
+            f"listing limit must be between 1 and {limits.LISTING_PAGE_ENTRIES_MAX}, not {limit}"
+        )
     if start_after:
         try:
             check_component(start_after, path)

@@ -29,7 +29,9 @@ from namenode.ops.common import check_path_free, child_path, remove_child
 from namenode.ops.delete import delete_single_inode
 
 
-def rename(transaction: Transaction, source_path: str, target_path: str, *, overwrite: bool, legacy: bool) -> bool:
+def rename(
+    transaction: Transaction, source_path: str, target_path: str, *, overwrite: bool, legacy: bool
+) -> bool:
     """Move `source_path` to `target_path`. Legacy: moves into an existing directory, False on conflicts."""
     source = resolve(transaction, source_path)
     check_traverse(transaction, source)
@@ -48,7 +50,9 @@ def rename(transaction: Transaction, source_path: str, target_path: str, *, over
             return True
         raise FileAlreadyExists(f"The source {source_path} and destination {target_path} are the same")
     if is_same_or_under(target_path, source_path):
-        raise InvalidRename(f"Rename destination {target_path} is a directory or file under source {source_path}")
+        raise InvalidRename(
+            f"Rename destination {target_path} is a directory or file under source {source_path}"
+        )
     if target.is_root:
         raise InvalidRename(f"rename destination cannot be the root: {target_path}")
     refusal = _target_refusal(target, source_row, target_path, overwrite)
@@ -68,7 +72,9 @@ def _target_refusal(
     if target.blocked_at is not None:
         return ParentNotDirectory(f"rename destination parent {target.prefix(target.blocked_at)} is a file.")
     if target.parent is None:
-        return FileNotFound(f"rename destination parent {target.prefix(len(target.components) - 1)} not found.")
+        return FileNotFound(
+            f"rename destination parent {target.prefix(len(target.components) - 1)} not found."
+        )
     existing = target.target
     if existing is None:
         return None
@@ -111,7 +117,9 @@ def _move(transaction: Transaction, source: ResolvedPath, target: ResolvedPath) 
     transaction.update(target_parent)
     previous_parent_id, previous_name = source_row.parent_id, source_row.name
     moved = transaction.move(source_row, target_parent.id, target.name)
-    transaction.log_change("RENAME", moved, previous_parent_id=previous_parent_id, previous_name=previous_name)
+    transaction.log_change(
+        "RENAME", moved, previous_parent_id=previous_parent_id, previous_name=previous_name
+    )
 
 
 def _lock_set(source: ResolvedPath, target: ResolvedPath) -> list[InodeRow | None]:

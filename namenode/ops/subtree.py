@@ -79,7 +79,9 @@ def delete_batch(transaction: Transaction, handle: SubtreeHandle, budget: int) -
         directory = stack.pop()
         if directory is not root and transaction.uses_row_locks:
             directory = transaction.lock([directory])[directory.id]
-        page = transaction.session.list_children(directory.id, "", min(budget, limits.LISTING_PAGE_ENTRIES_MAX))
+        page = transaction.session.list_children(
+            directory.id, "", min(budget, limits.LISTING_PAGE_ENTRIES_MAX)
+        )
         visited += len(page) + 1
         for child in page:
             transaction.check_not_subtree_locked(child, handle.path)
@@ -123,7 +125,8 @@ def _locked_root(transaction: Transaction, handle: SubtreeHandle) -> InodeRow:
     if not rows or rows[0].id != handle.root_id:
         raise StaleResolution(f"the root of the subtree delete of {handle.path} moved")
     root = rows[0]
-    check(root.subtree_lock_owner == transaction.context.namenode_id, "subtree root lost its flag to another namenode")
+    check(
+        root.subtree_lock_owner == transaction.context.namenode_id,
+        "subtree root lost its flag to another namenode",
+    )
     return root
-
-

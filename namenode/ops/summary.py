@@ -28,7 +28,9 @@ def content_summary(transaction: Transaction, path: str) -> ContentSummary:
         permissions.require(directory, READ | EXECUTE, directory_path)
         start_after = ""
         while True:
-            page = transaction.session.list_children(directory.id, start_after, limits.LISTING_PAGE_ENTRIES_MAX)
+            page = transaction.session.list_children(
+                directory.id, start_after, limits.LISTING_PAGE_ENTRIES_MAX
+            )
             for child in page:
                 _count(counts, child)
                 if child.is_directory:

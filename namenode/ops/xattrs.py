@@ -28,7 +28,8 @@ def parse_name(full_name: str) -> tuple[XAttrNamespace, str]:
     """'user.color' -> (USER, 'color'). Raises InvalidArgument for other namespaces or bad names."""
     if not isinstance(full_name, str) or "." not in full_name:
         raise InvalidArgument(
-            f"An XAttr name must be prefixed with user/trusted/security/system/raw, followed by a '.': {full_name!r}"
+            "An XAttr name must be prefixed with user/trusted/security/system/raw, "
+            f"followed by a '.': {full_name!r}"
         )
     prefix, name = full_name.split(".", 1)
     try:
@@ -52,7 +53,8 @@ def set_xattr(transaction: Transaction, path: str, name: str, value: bytes, flag
         raise InvalidArgument("an xattr value must be bytes")
     if len(short_name.encode("utf-8")) + len(value) > limits.XATTR_SIZE_BYTES_MAX:
         raise LimitExceeded(
-            f"The XAttr is too big. The maximum combined size of the name and value is {limits.XATTR_SIZE_BYTES_MAX}"
+            "The XAttr is too big. The maximum combined size of the name and value is "
+            f"{limits.XATTR_SIZE_BYTES_MAX}"
         )
     if not flags & (XAttrSetFlag.CREATE | XAttrSetFlag.REPLACE):
         raise InvalidArgument("xattr set flags must include CREATE or REPLACE")
@@ -64,7 +66,9 @@ def set_xattr(transaction: Transaction, path: str, name: str, value: bytes, flag
     if not present and not flags & XAttrSetFlag.CREATE:
         raise XAttrNotFound(f"XAttr: {name} does not exist. The CREATE flag must be specified.")
     if not present and len(existing) >= limits.XATTRS_PER_INODE_MAX:
-        raise LimitExceeded(f"Cannot add additional XAttr to inode, would exceed limit of {limits.XATTRS_PER_INODE_MAX}")
+        raise LimitExceeded(
+            f"Cannot add additional XAttr to inode, would exceed limit of {limits.XATTRS_PER_INODE_MAX}"
+        )
     transaction.set_xattr(row.id, namespace, short_name, bytes(value), replace=present)
     if not present:
         row.xattr_count += 1

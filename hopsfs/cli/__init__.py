@@ -1,0 +1,1 @@
+"""The `hopsfs` command."""

@@ -1,0 +1,127 @@
+"""`hopsfs`: format a metadata store, bring a local filesystem up, inspect it.
+
+Every failure prints one line naming what went wrong and exits non-zero; no tracebacks for
+errors a user can act on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+from hopsfs import __version__
+from hopsfs.config import DEFAULT_SUPERGROUP, NodeConfig, current_user, resolve_config
+from hopsfs.errors import HopsFSError
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    arguments = parser.parse_args(argv)
+    if not getattr(arguments, "handler", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(arguments.handler(arguments))
+    except HopsFSError as error:
+        print(f"hopsfs: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hopsfs", description="A HopsFS-style distributed filesystem.")
+    parser.add_argument("--version", action="version", version=f"hopsfs {__version__}")
+    commands = parser.add_subparsers(title="commands")
+
+    format_command = commands.add_parser("format", help="create an empty namespace in the metadata store")
+    _add_store_options(format_command)
+    format_command.add_argument("--force", action="store_true", help="erase an existing namespace first")
+    format_command.add_argument("--superuser", default=None, help="the superuser (default: the current user)")
+    format_command.add_argument("--supergroup", default=DEFAULT_SUPERGROUP)
+    format_command.set_defaults(handler=_format)
+
+    up_command = commands.add_parser("up", help="start hopsfs on this machine (embedded SQLite by default)")
+    _add_store_options(up_command)
+    up_command.add_argument(
+        "--port", type=int, default=8020, help="namenode port (from the namenode issue on)"
+    )
+    up_command.set_defaults(handler=_up)
+    return parser
+
+
+def _add_store_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--data-dir", default=None, help="state directory (default ~/.hopsfs)")
+    command.add_argument(
+        "--metadata-url",
+        default=None,
+        help="SQLAlchemy URL of the metadata store (default sqlite:///DATA_DIR/metadata.db); "
+        "e.g. mysql+pymysql://user:password@host:3306/hopsfs",
+    )
+
+
+def _config(arguments: argparse.Namespace) -> NodeConfig:
+    config = resolve_config(arguments.data_dir, arguments.metadata_url)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    return config
+
+
+def _format(arguments: argparse.Namespace) -> int:
+    from namenode.dal.store import MetadataStore
+
+    config = _config(arguments)
+    store = MetadataStore(config.metadata_url)
+    try:
+        settings = store.format(
+            superuser=arguments.superuser or current_user(),
+            supergroup=arguments.supergroup,
+            now_ms=int(time.time() * 1000),
+            force=arguments.force,
+        )
+    finally:
+        store.dispose()
+    print(
+        f"formatted {_shown(config.metadata_url)}: cluster {settings['cluster_id']}, "
+        f"superuser {settings['superuser']}"
+    )
+    return 0
+
+
+def _up(arguments: argparse.Namespace) -> int:
+    """Format on first use, open the namespace and report it. The namenode server comes next."""
+    from hopsfs.types import Caller
+    from namenode.dal.store import MetadataStore
+    from namenode.engine.namespace import Namespace
+
+    config = _config(arguments)
+    store = MetadataStore(config.metadata_url)
+    try:
+        if not store.is_formatted():
+            settings = store.format(
+                superuser=current_user(), supergroup=DEFAULT_SUPERGROUP, now_ms=int(time.time() * 1000)
+            )
+            print(f"formatted a new namespace (cluster {settings['cluster_id']})")
+        namespace = Namespace(store)
+        root = namespace.stat(Caller(namespace.settings["superuser"]), "/")
+        print(
+            f"hopsfs metadata store ready: {_shown(config.metadata_url)} "
+            f"(root has {root.children_count} entries, superuser {namespace.settings['superuser']})"
+        )
+    finally:
+        store.dispose()
+    return 0
+
+
+def _shown(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
