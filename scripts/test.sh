@@ -38,7 +38,8 @@ ensure_system_packages() {
         missing+=(python3-pip)
     fi
     local pkg
-    for pkg in mariadb-server mariadb-client; do
+    # libmariadb-dev: headers and mariadb_config for building the MariaDB Connector/Python driver.
+    for pkg in mariadb-server mariadb-client libmariadb-dev; do
         dpkg_installed "$pkg" || missing+=("$pkg")
     done
     if ((${#missing[@]} == 0)); then

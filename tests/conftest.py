@@ -45,3 +45,19 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     with databases.mysql_database(_require_mysql_server()) as url:
         yield url
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("mysql+pymysql", id="pymysql", marks=pytest.mark.mysql),
+        pytest.param("mariadb+mariadbconnector", id="mariadbconnector", marks=pytest.mark.mysql),
+    ]
+)
+def db_url_every_driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Like db_url, with MariaDB reached through each supported driver (PyMySQL and the C connector)."""
+    if request.param == "sqlite":
+        yield databases.sqlite_url(tmp_path)
+        return
+    with databases.mysql_database(_require_mysql_server()) as url:
+        yield url.replace("mysql+pymysql://", f"{request.param}://", 1)

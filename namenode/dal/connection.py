@@ -98,7 +98,11 @@ def _configure_mysql(dbapi_connection: Any, _record: object) -> None:
     else:
         cursor.execute(f"SET SESSION max_execution_time = {limits.STATEMENT_TIMEOUT_MS}")
     cursor.close()
-    dbapi_connection.autocommit(True)
+    # The DAL issues START TRANSACTION itself; single-statement reads then need no COMMIT round trip.
+    if callable(dbapi_connection.autocommit):
+        dbapi_connection.autocommit(True)  # PyMySQL, mysqlclient
+    else:
+        dbapi_connection.autocommit = True  # MariaDB Connector/Python
 
 
 def translate_driver_error(error: BaseException) -> BaseException:

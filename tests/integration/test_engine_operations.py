@@ -39,7 +39,8 @@ CAROL = Caller("carol")
 
 
 @pytest.fixture(name="namespace")
-def namespace_fixture(db_url: str) -> Iterator[Namespace]:
+def namespace_fixture(db_url_every_driver: str) -> Iterator[Namespace]:
+    db_url = db_url_every_driver
     store = MetadataStore(db_url)
     store.format(superuser="hdfs", supergroup="supergroup", now_ms=1)
     namespace = Namespace(store)
@@ -47,7 +48,7 @@ def namespace_fixture(db_url: str) -> Iterator[Namespace]:
     namespace.set_owner(ROOT, "/user/alice", "alice", "users")
     yield namespace
     namespace.close()
-    assert_consistent(db_url)
+    assert_consistent(db_url.replace("mariadb+mariadbconnector://", "mysql+pymysql://", 1))
 
 
 def test_format_refuses_a_formatted_store_and_open_refuses_an_empty_one(db_url: str) -> None:
@@ -219,10 +220,8 @@ def test_legacy_rename_moves_into_directories_and_returns_false_on_conflict(name
     assert namespace.rename_legacy(ALICE, "/user/alice/f", "/user/alice/f")
 
 
-def test_directory_rename_keeps_the_subtree_and_refreshes_stale_hints(
-    db_url: str, namespace: Namespace
-) -> None:
-    other = Namespace(MetadataStore(db_url))
+def test_directory_rename_keeps_the_subtree_and_refreshes_stale_hints(namespace: Namespace) -> None:
+    other = Namespace(MetadataStore(namespace.store.url))
     namespace.mkdirs(ALICE, "/user/alice/a/b/c")
     assert other.exists(ALICE, "/user/alice/a/b/c")  # warms the other namenode's hints
     namespace.rename(ALICE, "/user/alice/a", "/user/alice/z")

@@ -1,0 +1,1 @@
+"""cdc: arrives with a later issue (see docs/architecture.md)."""

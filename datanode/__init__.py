@@ -1,0 +1,1 @@
+"""datanode: arrives with a later issue (see docs/architecture.md)."""

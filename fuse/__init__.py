@@ -1,0 +1,1 @@
+"""fuse: arrives with a later issue (see docs/architecture.md)."""
