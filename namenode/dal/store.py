@@ -12,11 +12,11 @@ import secrets
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from threading import BoundedSemaphore, Lock
+from threading import Lock
 
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
-from hopsfs import limits
 from hopsfs.errors import AlreadyFormatted, NotFormatted, SchemaVersionMismatch, StoreError, TransientError
 from hopsfs.types import InodeKind
 from namenode import schema
@@ -34,19 +34,17 @@ class MetadataStore:
     def __init__(self, url: str, *, sessions_max: int = 64) -> None:
         self.url = url
         self.backend = backend_of(url)
-        # SQLAlchemy's pool only opens connections; idle sessions are kept here because a pool
-        # checkout and return costs ~13 us, more than a primary-key read on SQLite.
+        # SQLAlchemy's pool opens connections and bounds their number (sessions_max, no overflow);
+        # idle sessions are kept here because a pool checkout and return costs ~13 us, more than a
+        # primary-key read on SQLite.
         self.engine = make_engine(url, pool_size=sessions_max, pool_overflow=0)
         self.statements = StatementCache(self.engine.dialect)
         self._idle_sessions: list[DalSession] = []
         self._idle_lock = Lock()
-        self._sessions_available = BoundedSemaphore(sessions_max)
 
     @contextmanager
     def session(self) -> Iterator[DalSession]:
         """A session on a kept connection; a transaction left open is rolled back."""
-        if not self._sessions_available.acquire(timeout=limits.STATEMENT_TIMEOUT_MS / 1000):
-            raise TransientError("every metadata store connection is busy")
         session = self._checkout()
         healthy = True
         try:
@@ -60,13 +58,16 @@ class MetadataStore:
                     session.rollback()
             finally:
                 self._checkin(session, healthy)
-                self._sessions_available.release()
 
     def _checkout(self) -> DalSession:
         with self._idle_lock:
             if self._idle_sessions:
                 return self._idle_sessions.pop()
-        return DalSession(self.backend, self.statements, self.engine.raw_connection())
+        try:
+            connection = self.engine.raw_connection()
+        except SQLAlchemyTimeoutError as error:
+            raise TransientError(f"every one of the store's connections is busy: {error}") from error
+        return DalSession(self.backend, self.statements, connection)
 
     def _checkin(self, session: DalSession, healthy: bool) -> None:
         if healthy:

@@ -25,6 +25,19 @@ class HintCache:
     def get(self, parent_id: int, name: str) -> int | None:
         return self._entries.get((parent_id, name))
 
+    def chain(self, root_id: int, components: tuple[str, ...]) -> list[int]:
+        """Hinted ids of the longest prefix of `components` the cache knows, walking down from the root."""
+        entries = self._entries
+        found: list[int] = []
+        parent_id = root_id
+        for name in components:
+            hint = entries.get((parent_id, name))
+            if hint is None:
+                break
+            found.append(hint)
+            parent_id = hint
+        return found
+
     def put(self, parent_id: int, name: str, inode_id: int) -> None:
         key = (parent_id, name)
         with self._lock:

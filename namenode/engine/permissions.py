@@ -8,8 +8,6 @@ superuser delete or rename a child.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from hopsfs.errors import PermissionDenied
 from hopsfs.types import Caller, InodeKind
 from namenode.entities import InodeRow
@@ -29,15 +27,15 @@ _ACCESS_NAMES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
 class PermissionChecker:
-    caller: Caller
-    superuser: str
-    supergroup: str
+    __slots__ = ("caller", "is_superuser", "supergroup", "superuser")
 
-    @property
-    def is_superuser(self) -> bool:
-        return self.caller.user == self.superuser or self.supergroup in self.caller.groups
+    def __init__(self, caller: Caller, superuser: str, supergroup: str) -> None:
+        self.caller = caller
+        self.superuser = superuser
+        self.supergroup = supergroup
+        # Computed once: every ancestor of every path is checked against it.
+        self.is_superuser = caller.user == superuser or supergroup in caller.groups
 
     def allows(self, row: InodeRow, access: int) -> bool:
         if self.is_superuser:

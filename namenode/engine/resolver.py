@@ -60,17 +60,14 @@ def resolve(transaction: Transaction, path: str) -> ResolvedPath:
     """Rows for every component of `path` that exists. Raises UnresolvedLink through a symlink."""
     components = split_path(path)
     cache = transaction.context.hint_cache
+    # hints[i] is the cached id of components[i]; keys[i + 1] was built from hints[i - 1].
+    hints = cache.chain(schema.ROOT_INODE_ID, components)
     keys: list[InodeKey] = [ROOT_KEY]
-    # hints[i] is the id the cache gave for components[i]; keys[i + 1] was built from hints[i - 1].
-    hints: list[int | None] = []
     parent_id = schema.ROOT_INODE_ID
-    for name in components:
-        keys.append(key_for(parent_id, name))
-        hint = cache.get(parent_id, name)
-        hints.append(hint)
-        if hint is None:
-            break
-        parent_id = hint
+    for index in range(min(len(hints) + 1, len(components))):
+        keys.append(key_for(parent_id, components[index]))
+        if index < len(hints):
+            parent_id = hints[index]
     found = {row.key: row for row in transaction.session.read_inodes_by_keys(keys)}
     root = found.get(ROOT_KEY)
     check(root is not None, "the root inode is missing: the store is corrupt or unformatted")
