@@ -135,6 +135,7 @@ class ClientConnection(IpcConnection):
         return frame
 
     def send_ping(self) -> bytes:
+        """A keep-alive frame (call id -4, header only); the server does not answer it."""
         self._require_state(_READY, "ping")
         header = self._request_header(CALL_ID_PING, RETRY_COUNT_NONE, None, self.client_id)
         return encode_frame([delimited(header.SerializeToString())], self._frame_size_bytes_max)
@@ -172,6 +173,8 @@ class ClientConnection(IpcConnection):
 
     def receive_data(self, data: bytes) -> list[ClientEvent]:
         """Feed received bytes (b"" at end of stream); return the events they complete, in order."""
+        if not data:
+            return [self._receive_end_of_stream()]
         return self._receive(data, self._handle_unit)
 
     def _allocate_call_id(self) -> int:
@@ -243,8 +246,9 @@ class ClientConnection(IpcConnection):
         body = read_exact_body(frame, offset, "SASL message", CALL_ID_SASL)
         message = parse_proto(RpcSaslProto, body, "SASL message", call_id=CALL_ID_SASL)
         if message.state != RpcSaslProto.SUCCESS:
+            state_name = RpcSaslProto.SaslState.Name(message.state)
             raise RemoteProtocolError(
-                f"server wants SASL {RpcSaslProto.SaslState.Name(message.state)}: only simple auth is supported",
+                f"server wants SASL {state_name}: only simple auth is supported",
                 error_detail=errors.FATAL_UNAUTHORIZED,
                 call_id=CALL_ID_SASL,
             )

@@ -3,7 +3,8 @@
 `ServerConnection` turns received bytes into events (ConnectionPreamble, SaslMessage, ConnectionContext,
 Ping, Call, ConnectionClosed) and answers into frames (`success_response`, `error_response`,
 `answer_sasl_simple`, `protocol_error_response`). `ClientConnection` is the mirror image: it builds the
-preamble, connection context and calls, and turns responses into CallResult / CallError events. Neither
+preamble, connection context and calls, and turns responses into CallResult / CallError events (it
+lives in `ipc_client` and is re-exported here, with the events and errors). Neither
 touches a socket, a clock or an event loop; a transport feeds `receive_data` and writes what comes back.
 
 Handshake: preamble ("hrpc", 9, service class, auth 0 or -33) -> with auth -33 a SASL NEGOTIATE that a
@@ -25,12 +26,12 @@ from google.protobuf.message import Message
 
 from hopsfs.protocol import errors
 from hopsfs.protocol.errors import LocalProtocolError, RemoteProtocolError
+from hopsfs.protocol.ipc_client import ClientConnection
 from hopsfs.protocol.ipc_events import (
     AuthProtocol,
     Call,
     CallError,
     CallResult,
-    ClientEvent,
     ConnectionClosed,
     ConnectionContext,
     ConnectionPreamble,
@@ -39,7 +40,6 @@ from hopsfs.protocol.ipc_events import (
     SaslMessage,
     ServerEvent,
 )
-from hopsfs.protocol.ipc_client import ClientConnection
 from hopsfs.protocol.ipc_framing import (
     BUFFERED_BYTES_MAX,
     CALLS_IN_FLIGHT_MAX,
@@ -48,33 +48,24 @@ from hopsfs.protocol.ipc_framing import (
 )
 from hopsfs.protocol.ipc_wire import (
     CALL_ID_CONNECTION_CONTEXT,
-    CALL_ID_MAX,
     CALL_ID_PING,
     CALL_ID_SASL,
     CLIENT_ID_BYTES_MAX,
-    CLIENT_PROTOCOL_NAME,
-    CLIENT_PROTOCOL_VERSION,
     FRAME_SIZE_BYTES_MAX,
     IPC_VERSION,
     PREAMBLE_MAGIC,
     RETRY_COUNT_NONE,
-    SERVICE_CLASS_DEFAULT,
     SETUP_FRAME_SIZE_BYTES_MAX,
-    call_id_from_wire,
     call_id_to_wire,
     delimited,
     encode_frame,
-    encode_preamble,
     parse_proto,
     read_delimited,
     read_exact_body,
     serialize,
     text_field,
 )
-from hopsfs.protocol.proto.ipc_connection_context_pb2 import (
-    IpcConnectionContextProto,
-    UserInformationProto,
-)
+from hopsfs.protocol.proto.ipc_connection_context_pb2 import IpcConnectionContextProto
 from hopsfs.protocol.proto.protobuf_rpc_engine_pb2 import RequestHeaderProto
 from hopsfs.protocol.proto.rpc_header_pb2 import (
     RPC_PROTOCOL_BUFFER,
@@ -86,6 +77,7 @@ from hopsfs.protocol.proto.rpc_header_pb2 import (
 __all__ = [
     "BUFFERED_BYTES_MAX",
     "CALLS_IN_FLIGHT_MAX",
+    "ERROR_MESSAGE_CHARS_MAX",
     "FRAME_SIZE_BYTES_MAX",
     "SETUP_FRAME_SIZE_BYTES_MAX",
     "AuthProtocol",
@@ -105,10 +97,11 @@ __all__ = [
 ]
 
 
+# Error messages are cut to this many characters so that answering a failed call can never itself
+# fail on the frame limit (Hadoop puts whole stack traces here).
+ERROR_MESSAGE_CHARS_MAX = 64 * 1024
+
 _ERROR_CODE_VALUES = frozenset(RpcResponseHeaderProto.RpcErrorCodeProto.values())
-_RECEIVING_STATES = frozenset(
-    {ConnectionState.AWAITING_SASL, ConnectionState.AWAITING_CONTEXT, ConnectionState.READY}
-)
 _FATAL_SENDING_STATES = frozenset(set(ConnectionState) - {ConnectionState.CLOSED})
 _READY = frozenset({ConnectionState.READY})
 
@@ -125,7 +118,7 @@ def _response_frame(
     *,
     client_id: bytes,
     retry_count: int,
-    body: bytes | None = None,
+    body: bytes,
     state_id: int | None = None,
     frame_size_bytes_max: int = FRAME_SIZE_BYTES_MAX,
 ) -> bytes:
@@ -138,10 +131,7 @@ def _response_frame(
     )
     if state_id is not None:
         header.stateId = state_id
-    parts = [delimited(header.SerializeToString())]
-    if body is not None:
-        parts.append(delimited(body))
-    return encode_frame(parts, frame_size_bytes_max)
+    return encode_frame([delimited(header.SerializeToString()), delimited(body)], frame_size_bytes_max)
 
 
 def _error_frame(
@@ -159,12 +149,12 @@ def _error_frame(
         status=RpcResponseHeaderProto.FATAL if fatal else RpcResponseHeaderProto.ERROR,
         serverIpcVersionNum=IPC_VERSION,
         exceptionClassName=exception_class_name,
-        errorMsg=message,
+        errorMsg=message[:ERROR_MESSAGE_CHARS_MAX],
         errorDetail=error_detail,  # type: ignore[arg-type]
         clientId=pending.client_id if pending is not None else b"",
         retryCount=pending.retry_count if pending is not None else RETRY_COUNT_NONE,
     )
-    # Error frames carry no body; the message is bounded by the frame limit like any other.
+    # Error frames carry no body: Java's client reads only the header when the status is not SUCCESS.
     return encode_frame([delimited(header.SerializeToString())])
 
 
@@ -189,6 +179,7 @@ class ServerConnection(IpcConnection):
             raise LocalProtocolError("calls_in_flight_max must be positive")
         self._calls_in_flight_max = calls_in_flight_max
         self._pending: dict[int, _PendingCall] = {}
+        self._sasl_received = False
         self.auth_protocol: AuthProtocol | None = None
         self.context: ConnectionContext | None = None
 
@@ -198,6 +189,8 @@ class ServerConnection(IpcConnection):
 
     def receive_data(self, data: bytes) -> list[ServerEvent]:
         """Feed received bytes (b"" at end of stream); return the events they complete, in order."""
+        if not data:
+            return [self._receive_end_of_stream()]
         return self._receive(data, self._handle_unit)
 
     def success_response(
@@ -329,8 +322,18 @@ class ServerConnection(IpcConnection):
                 f"SASL message in state {self._state.name} (preamble auth {self.auth_protocol})",
                 call_id=CALL_ID_SASL,
             )
+        if self._sasl_received:
+            # Simple auth takes one exchange; a second message before our answer is Hadoop's
+            # "client already attempted negotiation".
+            raise RemoteProtocolError(
+                "second SASL message before the first was answered",
+                error_detail=errors.FATAL_UNAUTHORIZED,
+                exception_class_name=errors.ACCESS_CONTROL_EXCEPTION,
+                call_id=CALL_ID_SASL,
+            )
         body = read_exact_body(frame, offset, "SASL message", CALL_ID_SASL)
         message = parse_proto(RpcSaslProto, body, "SASL message", call_id=CALL_ID_SASL)
+        self._sasl_received = True
         return SaslMessage(message)
 
     def _handle_context(self, frame: bytes, offset: int) -> ConnectionContext:

@@ -21,7 +21,6 @@ from hopsfs.protocol.ipc_wire import (
     FRAME_LENGTH_PREFIX_BYTES,
     FRAME_SIZE_BYTES_MAX,
     PREAMBLE_BYTES,
-    SETUP_FRAME_SIZE_BYTES_MAX,
 )
 
 # One frame body at the default frame-size limit: the most an IPC connection ever needs buffered.
@@ -183,20 +182,17 @@ class IpcConnection:
 
     def _receive(
         self, data: bytes, handle_unit: Callable[[UnitKind, bytes], _EventT | None]
-    ) -> list[_EventT | ConnectionClosed]:
-        """Feed `data` (b"" = end of stream) and collect the events its complete units produce."""
-        if self._state in (ConnectionState.ERROR, ConnectionState.CLOSED):
-            raise LocalProtocolError(f"cannot receive data in state {self._state.name}")
-        events: list[_EventT | ConnectionClosed] = []
+    ) -> list[_EventT]:
+        """Feed non-empty `data` and collect the events its complete units produce, in order."""
+        self._require_receiving()
+        check(len(data) > 0, "end of stream goes through _receive_end_of_stream")
+        events: list[_EventT] = []
         try:
-            if not data:
-                events.append(self._receive_end_of_stream())
-                return events
             for kind, payload in self._reader.feed(data, self._frame_size_limit):
                 event = handle_unit(kind, payload)
                 if event is not None:
                     events.append(event)
-                if self._state is ConnectionState.CLOSED:
+                if self._is_closed():
                     # A FATAL response ends the stream; whatever follows it is not for us.
                     break
         except RemoteProtocolError:
@@ -204,8 +200,18 @@ class IpcConnection:
             raise
         return events
 
+    def _require_receiving(self) -> None:
+        if self._state in (ConnectionState.ERROR, ConnectionState.CLOSED):
+            raise LocalProtocolError(f"cannot receive data in state {self._state.name}")
+
+    def _is_closed(self) -> bool:
+        return self._state is ConnectionState.CLOSED
+
     def _receive_end_of_stream(self) -> ConnectionClosed:
+        """The peer closed its side: clean between frames, a RemoteProtocolError inside one."""
+        self._require_receiving()
         if not self._reader.at_boundary:
+            self._set_state(ConnectionState.ERROR)
             raise RemoteProtocolError(
                 f"peer closed the connection inside a frame ({self._reader.buffered_bytes} bytes buffered)"
             )

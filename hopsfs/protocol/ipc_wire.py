@@ -66,6 +66,9 @@ def encode_varint(value: int) -> bytes:
     """Protobuf base-128 varint of a non-negative integer below 2**64."""
     if not 0 <= value < 2**64:
         raise LocalProtocolError(f"varint out of range: {value}")
+    if value < 0x80:
+        # Most delimited parts are shorter than 128 bytes: one byte, no loop.
+        return bytes((value,))
     out = bytearray()
     while value >= 0x80:
         out.append((value & 0x7F) | 0x80)
@@ -76,6 +79,8 @@ def encode_varint(value: int) -> bytes:
 
 def decode_varint32(data: bytes, offset: int, end: int, what: str) -> tuple[int, int]:
     """Read a length varint at `offset` (not past `end`); return (value, offset after it)."""
+    if offset < end and data[offset] < 0x80:
+        return data[offset], offset + 1
     value = 0
     for index in range(VARINT32_BYTES_MAX):
         position = offset + index
@@ -131,7 +136,7 @@ def serialize(message: Message | bytes) -> bytes:
     if isinstance(message, bytes):
         return message
     if not message.IsInitialized():
-        missing = ", ".join(message.FindInitializationErrors())
+        missing = missing_fields(message)
         raise LocalProtocolError(f"{message.DESCRIPTOR.full_name} is missing required fields: {missing}")
     return message.SerializeToString()
 
@@ -148,17 +153,24 @@ def parse_proto(
     message = message_class()
     try:
         message.ParseFromString(data)
-    except DecodeError as error:
+    except (DecodeError, UnicodeDecodeError) as error:
+        # upb hands invalid UTF-8 back as bytes (see text_field); the pure-Python runtime raises.
         raise RemoteProtocolError(
             f"malformed {what}: {error}", error_detail=error_detail, call_id=call_id
         ) from error
     # ParseFromString accepts a proto2 message with required fields missing; Hadoop does not.
     if not message.IsInitialized():
-        missing = ", ".join(message.FindInitializationErrors())
+        missing = missing_fields(message)
         raise RemoteProtocolError(
             f"{what} is missing required fields: {missing}", error_detail=error_detail, call_id=call_id
         )
     return message
+
+
+def missing_fields(message: Message) -> str:
+    """Names of the unset required fields, nested ones as dotted paths."""
+    # Every runtime (upb, cpp, python) has this method; the typing stubs lack it.
+    return ", ".join(message.FindInitializationErrors())  # type: ignore[attr-defined]
 
 
 def text_field(value: str | bytes, what: str, call_id: int = CALL_ID_UNKNOWN) -> str:
