@@ -75,6 +75,38 @@ check(
 )
 
 
+def new_inode_row(
+    key: InodeKey, inode_id: int, kind: int, permission: int, owner: str, group_name: str, now_ms: int
+) -> InodeRow:
+    """A fresh inode: empty, unflagged, at logical time 0; callers set what differs (size, target...)."""
+    partition_id, parent_id, name = key
+    return InodeRow(
+        partition_id=partition_id,
+        parent_id=parent_id,
+        name=name,
+        id=inode_id,
+        kind=kind,
+        permission=permission,
+        owner=owner,
+        group_name=group_name,
+        modification_time=now_ms,
+        access_time=0,
+        size=0,
+        replication=0,
+        block_size=0,
+        children_count=0,
+        logical_time=0,
+        storage_policy=0,
+        under_construction=0,
+        file_stored_in_db=0,
+        xattr_count=0,
+        symlink_target=None,
+        client_name=None,
+        subtree_lock_owner=None,
+        subtree_lock_expiry_ms=None,
+    )
+
+
 def partition_for(parent_id: int, name: str) -> int:
     """HopsFS's partition rule: a directory's children share its id as partition, except the root's.
 

@@ -23,7 +23,7 @@ from namenode import schema
 from namenode.dal.connection import Backend, backend_of, is_connection_lost, make_engine
 from namenode.dal.session import DalSession
 from namenode.dal.statements import StatementCache
-from namenode.entities import InodeRow
+from namenode.entities import ROOT_KEY, InodeRow, new_inode_row
 
 ROOT_PERMISSION = 0o755
 FIRST_BLOCK_ID = 1 << 30  # HDFS starts block ids high; ours only need to be unique
@@ -167,28 +167,6 @@ class MetadataStore:
 
 
 def _root_row(superuser: str, supergroup: str, now_ms: int) -> InodeRow:
-    return InodeRow(
-        partition_id=schema.ROOT_PARTITION_ID,
-        parent_id=schema.ROOT_PARENT_ID,
-        name=schema.ROOT_NAME,
-        id=schema.ROOT_INODE_ID,
-        kind=InodeKind.DIRECTORY,
-        permission=ROOT_PERMISSION,
-        owner=superuser,
-        group_name=supergroup,
-        modification_time=now_ms,
-        access_time=0,
-        size=0,
-        replication=0,
-        block_size=0,
-        children_count=0,
-        logical_time=0,
-        storage_policy=0,
-        under_construction=0,
-        file_stored_in_db=0,
-        xattr_count=0,
-        symlink_target=None,
-        client_name=None,
-        subtree_lock_owner=None,
-        subtree_lock_expiry_ms=None,
+    return new_inode_row(
+        ROOT_KEY, schema.ROOT_INODE_ID, InodeKind.DIRECTORY, ROOT_PERMISSION, superuser, supergroup, now_ms
     )

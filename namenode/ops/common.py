@@ -9,7 +9,7 @@ from hopsfs.types import FileStatus, InodeKind
 from namenode.engine.permissions import WRITE
 from namenode.engine.resolver import ResolvedPath
 from namenode.engine.txn import Transaction
-from namenode.entities import InodeRow, key_for
+from namenode.entities import InodeRow, key_for, new_inode_row
 
 PERMISSION_BITS_MAX = 0o1777
 IMPLICIT_PARENT_BITS = 0o300  # HDFS gives implicitly created parents u+wx so the caller can go on
@@ -24,32 +24,17 @@ def new_inode(
     transaction: Transaction, parent: InodeRow, name: str, kind: InodeKind, permission: int, **fields: object
 ) -> InodeRow:
     """A fresh row owned by the caller; group inherited from the parent (HDFS/BSD semantics)."""
-    partition_id, parent_id, _ = key_for(parent.id, name)
-    row = InodeRow(
-        partition_id=partition_id,
-        parent_id=parent_id,
-        name=name,
-        id=transaction.new_inode_id(),
-        kind=kind,
-        permission=permission,
-        owner=transaction.caller.user,
-        group_name=parent.group_name,
-        modification_time=transaction.now_ms,
-        access_time=transaction.now_ms if kind is InodeKind.FILE else 0,
-        size=0,
-        replication=0,
-        block_size=0,
-        children_count=0,
-        logical_time=0,
-        storage_policy=parent.storage_policy,
-        under_construction=0,
-        file_stored_in_db=0,
-        xattr_count=0,
-        symlink_target=None,
-        client_name=None,
-        subtree_lock_owner=None,
-        subtree_lock_expiry_ms=None,
+    row = new_inode_row(
+        key_for(parent.id, name),
+        transaction.new_inode_id(),
+        kind,
+        permission,
+        transaction.caller.user,
+        parent.group_name,
+        transaction.now_ms,
     )
+    row.access_time = transaction.now_ms if kind is InodeKind.FILE else 0
+    row.storage_policy = parent.storage_policy
     for field_name, value in fields.items():
         setattr(row, field_name, value)
     return row

@@ -14,7 +14,7 @@ from hopsfs import limits
 from hopsfs.errors import DirectoryNotEmpty, HopsFSError
 from hopsfs.invariants import check
 from namenode.engine.permissions import EXECUTE, READ, WRITE
-from namenode.engine.resolver import check_traverse, resolve
+from namenode.engine.resolver import ResolvedPath, check_traverse, resolve
 from namenode.engine.txn import Transaction
 from namenode.entities import InodeRow
 from namenode.ops.common import check_path_free, child_path, lock_parent_for_new_child, remove_child
@@ -36,28 +36,34 @@ class Subtree:
 
 def delete(transaction: Transaction, path: str, recursive: bool) -> bool:
     """HDFS delete: False when the path does not exist or is the root."""
-    resolved = resolve(transaction, path)
-    check_traverse(transaction, resolved)
-    target = resolved.target
-    if resolved.is_root or target is None:
+    resolved = resolve_and_lock_for_delete(transaction, path)
+    if resolved is None:
         return False
-    parent = resolved.parent
-    assert parent is not None
-    transaction.permissions.require(parent, WRITE, resolved.prefix(len(resolved.components) - 1))
-    transaction.permissions.require_sticky_ok(parent, target, path)
-    if target.is_directory and target.children_count and not recursive:
-        raise DirectoryNotEmpty(f"`{path} is non empty': Directory is not empty")
-    check_path_free(transaction, resolved)
-    parent = lock_parent_for_new_child(transaction, resolved, len(resolved.components) - 1, [target])
-    target = resolved.target
-    assert target is not None
+    parent, target = resolved.parent, resolved.target
+    assert parent is not None and target is not None
     if target.is_directory and target.children_count:
+        if not recursive:
+            raise DirectoryNotEmpty(f"`{path} is non empty': Directory is not empty")
         subtree = collect_subtree(transaction, target, path, limits.SUBTREE_TXN_INODES_MAX)
         for row in reversed(subtree.rows):
             transaction.delete(row)
             transaction.log_change("DELETE", row)
     delete_single_inode(transaction, parent, target)
     return True
+
+
+def resolve_and_lock_for_delete(transaction: Transaction, path: str) -> ResolvedPath | None:
+    """The path with its parent and target checked for removal and locked; None if missing or root."""
+    resolved = resolve(transaction, path)
+    check_traverse(transaction, resolved)
+    target, parent = resolved.target, resolved.parent
+    if resolved.is_root or target is None or parent is None:
+        return None
+    transaction.permissions.require(parent, WRITE, resolved.prefix(len(resolved.components) - 1))
+    transaction.permissions.require_sticky_ok(parent, target, path)
+    check_path_free(transaction, resolved)
+    lock_parent_for_new_child(transaction, resolved, len(resolved.components) - 1, [target])
+    return resolved
 
 
 def delete_single_inode(transaction: Transaction, parent: InodeRow, row: InodeRow) -> None:

@@ -19,12 +19,9 @@ from dataclasses import dataclass
 from hopsfs import limits
 from hopsfs.errors import StaleResolution
 from hopsfs.invariants import check
-from namenode.engine.permissions import WRITE
-from namenode.engine.resolver import check_traverse, resolve
 from namenode.engine.txn import Transaction
 from namenode.entities import InodeKey, InodeRow
-from namenode.ops.common import check_path_free, lock_parent_for_new_child
-from namenode.ops.delete import collect_subtree, delete_single_inode
+from namenode.ops.delete import collect_subtree, delete_single_inode, resolve_and_lock_for_delete
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,17 +33,9 @@ class SubtreeHandle:
 
 def begin_delete(transaction: Transaction, path: str) -> SubtreeHandle | None:
     """Flag the subtree root; None when the path no longer exists."""
-    resolved = resolve(transaction, path)
-    check_traverse(transaction, resolved)
-    target = resolved.target
-    if resolved.is_root or target is None:
+    resolved = resolve_and_lock_for_delete(transaction, path)
+    if resolved is None:
         return None
-    parent = resolved.parent
-    assert parent is not None
-    transaction.permissions.require(parent, WRITE, resolved.prefix(len(resolved.components) - 1))
-    transaction.permissions.require_sticky_ok(parent, target, path)
-    check_path_free(transaction, resolved)
-    lock_parent_for_new_child(transaction, resolved, len(resolved.components) - 1, [target])
     root = resolved.target
     assert root is not None
     root.subtree_lock_owner = transaction.context.namenode_id
