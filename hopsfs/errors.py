@@ -74,6 +74,10 @@ class XAttrNotFound(NamespaceError):
     pass
 
 
+class SubtreeLockLost(NamespaceError):
+    """A subtree operation stalled past its lease and another namenode took it over."""
+
+
 class LimitExceeded(NamespaceError):
     """A configured bound (items per directory, xattrs per inode, xattr size) would be exceeded."""
 
@@ -140,6 +144,7 @@ HADOOP_EXCEPTION_CLASS: dict[type[HopsFSError], str] = {
     InvalidRename: "java.io.IOException",
     UnresolvedLink: "org.apache.hadoop.fs.UnresolvedLinkException",
     XAttrNotFound: "java.io.IOException",
+    SubtreeLockLost: "java.io.IOException",
     LimitExceeded: "org.apache.hadoop.hdfs.protocol.FSLimitException",
     QuotaExceeded: "org.apache.hadoop.hdfs.protocol.QuotaExceededException",
     LeaseConflict: "org.apache.hadoop.hdfs.protocol.AlreadyBeingCreatedException",

@@ -40,6 +40,7 @@ ROOT_PARENT_ID = 0
 ROOT_NAME = ""
 ROOT_CHILD_PARTITIONS = 64
 FIRST_ALLOCATED_INODE_ID = 16  # ids below are reserved for the root and future system inodes
+SUBTREE_OWNER_BYTES_MAX = 128
 
 metadata = MetaData()
 
@@ -83,8 +84,9 @@ inodes = Table(
     Column("xattr_count", SmallInteger, nullable=False),
     Column("symlink_target", Text, nullable=True),
     Column("client_name", String(255), nullable=True),
-    # Subtree protocol: the namenode running a large subtree operation rooted here, until expiry.
-    Column("subtree_lock_owner", String(64), nullable=True),
+    # Subtree protocol: the operation (namenode id + operation token) running a large subtree
+    # operation rooted here, until the expiry it renews.
+    Column("subtree_lock_owner", String(SUBTREE_OWNER_BYTES_MAX), nullable=True),
     Column("subtree_lock_expiry_ms", BigInteger, nullable=True),
     Index("ix_inodes_id", "id"),
     sqlite_with_rowid=False,
@@ -219,7 +221,7 @@ subtree_operations = Table(
     Column("inode_id", BigInteger, primary_key=True, autoincrement=False),
     Column("path", Text, nullable=False),
     Column("operation", String(16), nullable=False),
-    Column("owner", String(64), nullable=False),
+    Column("owner", String(SUBTREE_OWNER_BYTES_MAX), nullable=False),
     Column("started_ms", BigInteger, nullable=False),
     **_TABLE_OPTIONS,
 )

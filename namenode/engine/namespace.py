@@ -234,10 +234,11 @@ class Namespace:
             run_transaction(context, caller, lambda tx: subtree.abandon(tx, handle), write=True)
             raise
         budget = limits.SUBTREE_TXN_INODES_MAX
-        while not run_transaction(
-            context, caller, lambda tx: subtree.delete_batch(tx, handle, budget), write=True
-        ):
-            pass
+        emptied = False
+        while not emptied:  # each batch deletes at least one inode (checked in delete_batch): this ends
+            emptied = run_transaction(
+                context, caller, lambda tx: subtree.delete_batch(tx, handle, budget), write=True
+            )
         run_transaction(context, caller, lambda tx: subtree.finish_delete(tx, handle), write=True)
         return True
 

@@ -70,6 +70,9 @@ class Transaction:
         self._changes: list[dict[str, object]] = []
         self._cache_puts: list[tuple[int, str, int]] = []
         self._cache_forgets: list[tuple[int, str]] = []
+        self._finished_subtree_operations: list[int] = []
+        # The subtree operation this transaction works for: its flag does not block us.
+        self.subtree_owner: str | None = None
 
     @property
     def uses_row_locks(self) -> bool:
@@ -91,10 +94,14 @@ class Transaction:
     def lock(self, rows: Sequence[InodeRow | None]) -> dict[int, InodeRow]:
         """Write-lock `rows` (None entries skipped) in primary-key order; returns fresh rows by id.
 
-        Raises StaleResolution when a row moved or vanished since it was resolved without a lock.
+        Raises StaleResolution when a row moved or vanished since it was resolved without a lock, and
+        SubtreeBusy when a locked row is the root of another live subtree operation: a flag set after
+        the unlocked read is seen here, under the lock.
         """
         wanted = {row.key: row for row in rows if row is not None}
         if not self.uses_row_locks:
+            for row in wanted.values():
+                self.check_not_subtree_locked(row, row.name)
             return {row.id: row for row in wanted.values()}
         locked = {row.key: row for row in self.session.read_inodes_by_keys(sorted(wanted), lock="write")}
         fresh: dict[int, InodeRow] = {}
@@ -102,6 +109,7 @@ class Transaction:
             current = locked.get(key)
             if current is None or current.id != row.id:
                 raise StaleResolution(f"inode {row.id} ({row.name!r}) changed while it was being locked")
+            self.check_not_subtree_locked(current, current.name)
             fresh[current.id] = current
         return fresh
 
@@ -112,11 +120,11 @@ class Transaction:
     def check_not_subtree_locked(self, row: InodeRow, path: str) -> None:
         if row.subtree_lock_owner is None:
             return
-        if row.subtree_lock_owner == self.context.namenode_id:
+        if row.subtree_lock_owner == self.subtree_owner:
             return
         if (row.subtree_lock_expiry_ms or 0) < self.now_ms:
             return  # its owner stopped renewing: reclaimable
-        raise SubtreeBusy(f"{path} is inside a subtree operation of namenode {row.subtree_lock_owner}")
+        raise SubtreeBusy(f"{path} is inside the running subtree operation {row.subtree_lock_owner}")
 
     # -- buffered writes ------------------------------------------------------------------------
 
@@ -140,11 +148,17 @@ class Transaction:
             self._deleted[row.key] = row
         self._deleted_inode_ids.append(row.id)
         self._cache_forgets.append((row.parent_id, row.name))
+        if row.subtree_lock_owner is not None:
+            # Whoever deletes a flagged root (its owner, or a taker after the lease ran out) ends
+            # the operation's record with it.
+            self._finished_subtree_operations.append(row.id)
 
     def move(self, row: InodeRow, new_parent_id: int, new_name: str) -> InodeRow:
         """The row re-keyed under a new parent/name (a rename changes the primary key)."""
         self.delete(row)
         self._deleted_inode_ids.pop()  # the inode lives on under its new key
+        if row.subtree_lock_owner is not None:
+            self._finished_subtree_operations.pop()
         moved = row.copy()
         moved.partition_id, moved.parent_id, moved.name = key_for(new_parent_id, new_name)
         self.insert(moved)
@@ -198,6 +212,8 @@ class Transaction:
             session.insert_inodes(self._inserted.values())
         if self._deleted_inode_ids:
             session.delete_data_of_inodes(self._deleted_inode_ids)
+        for inode_id in self._finished_subtree_operations:
+            session.delete_subtree_operation(inode_id)
         if self._xattr_deletes:
             session.delete_xattrs(self._xattr_deletes)
         if self._xattr_inserts:
