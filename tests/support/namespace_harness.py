@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 from hopsfs.types import Caller
 from namenode.dal.store import MetadataStore
 from namenode.engine.namespace import Namespace
-from support.changelog_replay import LoggedChange, assert_change_log_matches, read_changes
+from support.changelog_replay import LoggedChange, assert_change_log_matches
 from support.fsck import assert_consistent
 
 SUPERUSER = Caller("root", ())
