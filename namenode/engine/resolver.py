@@ -1,9 +1,10 @@
 """Path resolution: components -> inode rows, with the hint cache and one batched primary-key read.
 
 With warm hints every key of the path is known up front (a child's key is derived from its parent's
-id), so the whole path is read in one statement. Each row read is checked against the hint that
-produced the next key; on the first mismatch the rest of the path is read level by level and the
-stale hints are repaired. Ancestors are read without locks (HopsFS); operations lock what they change.
+id), so the whole path is read in one statement. Only directories are hinted. Each row read is
+checked against the hint that produced the next key; on the first mismatch the rest of the path is
+read level by level and the stale hints are repaired. Ancestors are read without locks (HopsFS);
+operations lock what they change.
 """
 
 from __future__ import annotations
@@ -91,11 +92,14 @@ def resolve(transaction: Transaction, path: str) -> ResolvedPath:
                 cache.repaired(parent.id, name, None)
             rows.extend([None] * (len(components) - index))
             break
-        if hint != row.id:
+        # Only directories are hinted: a hint serves to build the keys below it, and a file has none
+        # (file hints would also push directory hints out of the bounded cache).
+        wanted = row.id if row.kind == InodeKind.DIRECTORY else None
+        if hint != wanted:
             if hint is None:
                 cache.put(parent.id, name, row.id)
             else:
-                cache.repaired(parent.id, name, row.id)
+                cache.repaired(parent.id, name, wanted)
         rows.append(row)
         parent = row
     check(len(rows) == len(components) + 1, "resolution must yield one slot per component")

@@ -22,7 +22,7 @@ from typing import TypeVar
 from hopsfs import limits
 from hopsfs.errors import RetriesExhausted, StaleResolution, SubtreeBusy, TransientError
 from hopsfs.invariants import check
-from hopsfs.types import Caller
+from hopsfs.types import Caller, InodeKind
 from namenode.dal.connection import Backend
 from namenode.dal.session import DalSession
 from namenode.dal.store import MetadataStore
@@ -135,7 +135,8 @@ class Transaction:
         else:
             check(row.key not in self._inserted, "an inode inserted twice in one transaction")
             self._inserted[row.key] = row
-        self._cache_puts.append((row.parent_id, row.name, row.id))
+        if row.kind == InodeKind.DIRECTORY:
+            self._cache_puts.append((row.parent_id, row.name, row.id))
 
     def update(self, row: InodeRow) -> None:
         check(row.key not in self._deleted, "update of an inode this transaction deleted")

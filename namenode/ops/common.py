@@ -130,11 +130,14 @@ def check_path_free(transaction: Transaction, resolved: ResolvedPath) -> None:
             transaction.check_not_subtree_locked(row, resolved.prefix(index))
 
 
+_KINDS = {kind.value: kind for kind in InodeKind}  # a dict lookup is 5x cheaper than InodeKind(value)
+
+
 def file_status(path: str, row: InodeRow) -> FileStatus:
     return FileStatus(
         path=path,
         inode_id=row.id,
-        kind=InodeKind(row.kind),
+        kind=_KINDS[row.kind],
         permission=row.permission,
         owner=row.owner,
         group=row.group_name,
