@@ -79,6 +79,10 @@ def resolve(transaction: Transaction, path: str) -> ResolvedPath:
     batched = len(keys) - 1
     for index, name in enumerate(components):
         if parent.kind != InodeKind.DIRECTORY:
+            if parent.kind == InodeKind.SYMLINK:
+                # HDFS checks ancestors in path order: a directory above the link the caller cannot
+                # traverse is refused before the link is reported.
+                check_traverse(transaction, resolved, upto=index)
             _blocked(resolved, index, parent)
             break
         # The batched key is right only while every hint so far matched the row actually read.

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hopsfs import limits
-from hopsfs.errors import InvalidArgument, PermissionDenied
+from hopsfs.errors import FileNotFound, InvalidArgument, PermissionDenied
 from namenode.engine.permissions import WRITE
 from namenode.engine.resolver import ResolvedPath, check_traverse, require_target, resolve
 from namenode.engine.txn import Transaction
@@ -70,7 +70,7 @@ def set_times(transaction: Transaction, path: str, modification_time_ms: int, ac
 
 
 def set_replication(transaction: Transaction, path: str, replication: int) -> bool:
-    """False for a directory or symlink (HDFS); the new factor for a file."""
+    """True when a file's factor was set; False for a missing path, a directory or a symlink (HDFS)."""
     if (
         not isinstance(replication, int)
         or not limits.REPLICATION_MIN <= replication <= limits.REPLICATION_MAX
@@ -87,7 +87,10 @@ def set_replication(transaction: Transaction, path: str, replication: int) -> bo
             row.replication = replication
             applied[0] = True
 
-    _change_target(transaction, path, "SET_REPLICATION", change)
+    try:
+        _change_target(transaction, path, "SET_REPLICATION", change)
+    except FileNotFound:
+        return False
     return applied[0]
 
 

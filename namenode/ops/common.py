@@ -6,7 +6,6 @@ from hopsfs import limits
 from hopsfs.errors import InvalidArgument, LimitExceeded, ParentNotDirectory, StaleResolution
 from hopsfs.invariants import check
 from hopsfs.types import FileStatus, InodeKind
-from namenode.engine.permissions import WRITE
 from namenode.engine.resolver import ResolvedPath
 from namenode.engine.txn import Transaction
 from namenode.entities import InodeRow, key_for, new_inode_row
@@ -98,8 +97,9 @@ def create_missing_directories(
 ) -> InodeRow:
     """Create directories for components [deepest existing, upto) and return the last one's row.
 
-    The deepest existing ancestor must already be locked. Implicit parents get u+wx on top of
-    `permission`, as HDFS does; the directory at `upto` - 1 gets `final_permission` when given.
+    The deepest existing ancestor must already be locked and checked for WRITE. Implicit parents
+    get `permission` without its sticky bit plus u+wx (HDFS addImplicitUwx), so the caller can
+    always go on below them; the directory at `upto` - 1 gets `final_permission` when given.
     """
     deepest = resolved.deepest_existing(upto)
     parent = resolved.rows[deepest]
@@ -107,13 +107,11 @@ def create_missing_directories(
     assert parent is not None
     if deepest >= upto:
         return parent
-    transaction.permissions.require(parent, WRITE, resolved.prefix(deepest))
     transaction.update(parent)
+    implicit_mode = (permission & 0o777) | IMPLICIT_PARENT_BITS
     for index in range(deepest, upto):
         last = index == upto - 1
-        mode = (
-            final_permission if last and final_permission is not None else permission | IMPLICIT_PARENT_BITS
-        )
+        mode = final_permission if last and final_permission is not None else implicit_mode
         child = new_inode(transaction, parent, resolved.components[index], InodeKind.DIRECTORY, mode)
         add_child(transaction, parent, child, "MKDIR")
         resolved.rows[index + 1] = child

@@ -37,7 +37,9 @@ def mkdirs(transaction: Transaction, path: str, permission: int, create_parent: 
         if target.is_directory:
             return True
         raise FileAlreadyExists(f"Path is not a directory: {path}")
+    # HDFS order: WRITE on the deepest existing ancestor, then whether the parent must exist.
     deepest = resolved.deepest_existing()
+    _require_ancestor_write(transaction, resolved, deepest)
     if deepest < len(resolved.components) - 1 and not create_parent:
         raise FileNotFound(f"Parent directory doesn't exist: {resolved.prefix(len(resolved.components) - 1)}")
     check_path_free(transaction, resolved)
@@ -62,20 +64,31 @@ def create_file(
     check_permission_value(permission)
     _check_replication(replication)
     _check_block_size(block_size)
-    resolved = _resolve_for_new_leaf(transaction, path, create_parent)
+    # HDFS startFile order: WRITE on the deepest existing ancestor, then what exists at the path
+    # (a directory; a file needs WRITE to be overwritten), then whether the parent must exist.
+    resolved = resolve(transaction, path)
+    if resolved.is_root:
+        raise FileAlreadyExists("/ already exists as a directory")
+    check_traverse(transaction, resolved)
+    _refuse_file_ancestor(resolved)
+    last = len(resolved.components) - 1
+    deepest = resolved.deepest_existing(last)
+    _require_ancestor_write(transaction, resolved, deepest)
     existing = resolved.target
     if existing is not None:
         if existing.is_directory:
             raise FileAlreadyExists(f"{path} already exists as a directory")
-        if not overwrite:
+        if overwrite:
+            transaction.permissions.require(existing, WRITE, path)
+        else:
             raise FileAlreadyExists(f"{path} for client {transaction.caller.user} already exists")
-    deepest = resolved.deepest_existing() if existing is None else len(resolved.components) - 1
+    elif deepest < last and not create_parent:
+        raise FileNotFound(f"Parent directory doesn't exist: {resolved.prefix(last)}")
+    check_path_free(transaction, resolved)
     lock_parent_for_new_child(transaction, resolved, deepest, [existing])
     existing = resolved.target
-    parent = create_missing_directories(transaction, resolved, len(resolved.components) - 1, 0o755)
-    transaction.permissions.require(parent, WRITE, resolved.prefix(len(resolved.components) - 1))
+    parent = create_missing_directories(transaction, resolved, last, _inherited_mode(resolved, deepest))
     if existing is not None:
-        transaction.permissions.require(existing, WRITE, path)
         delete_single_inode(transaction, parent, existing)
     row = new_inode(
         transaction,
@@ -101,9 +114,11 @@ def create_symlink(
     resolved = _resolve_for_new_leaf(transaction, link_path, create_parent)
     if resolved.target is not None:
         raise FileAlreadyExists(f"{link_path} already exists")
-    lock_parent_for_new_child(transaction, resolved, resolved.deepest_existing())
-    parent = create_missing_directories(transaction, resolved, len(resolved.components) - 1, 0o755)
-    transaction.permissions.require(parent, WRITE, resolved.prefix(len(resolved.components) - 1))
+    deepest = resolved.deepest_existing()
+    _require_ancestor_write(transaction, resolved, deepest)
+    lock_parent_for_new_child(transaction, resolved, deepest)
+    last = len(resolved.components) - 1
+    parent = create_missing_directories(transaction, resolved, last, _inherited_mode(resolved, deepest))
     row = new_inode(
         transaction, parent, resolved.name, InodeKind.SYMLINK, SYMLINK_PERMISSION, symlink_target=target
     )
@@ -122,6 +137,19 @@ def _resolve_for_new_leaf(transaction: Transaction, path: str, create_parent: bo
         raise FileNotFound(f"Parent directory doesn't exist: {resolved.prefix(len(resolved.components) - 1)}")
     check_path_free(transaction, resolved)
     return resolved
+
+
+def _require_ancestor_write(transaction: Transaction, resolved: ResolvedPath, index: int) -> None:
+    ancestor = resolved.rows[index]
+    assert ancestor is not None
+    transaction.permissions.require(ancestor, WRITE, resolved.prefix(index))
+
+
+def _inherited_mode(resolved: ResolvedPath, index: int) -> int:
+    """Implicit parents of a file or link take the nearest existing ancestor's mode (HDFS)."""
+    ancestor = resolved.rows[index]
+    assert ancestor is not None
+    return ancestor.permission
 
 
 def _refuse_file_ancestor(resolved: ResolvedPath) -> None:

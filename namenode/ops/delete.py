@@ -35,16 +35,28 @@ class Subtree:
 
 
 def delete(transaction: Transaction, path: str, recursive: bool) -> bool:
-    """HDFS delete: False when the path does not exist or is the root."""
+    """HDFS delete: False when the path does not exist or is the root.
+
+    HDFS checks ALL access on every non-empty directory of the subtree before it answers "not
+    empty", so a non-recursive delete walks the subtree for a non-superuser too (up to one
+    transaction's budget; past it the answer is DirectoryNotEmpty).
+    """
     resolved = resolve_and_lock_for_delete(transaction, path)
     if resolved is None:
         return False
     parent, target = resolved.parent, resolved.target
     assert parent is not None and target is not None
     if target.is_directory and target.children_count:
+        if not recursive and transaction.permissions.is_superuser:
+            raise DirectoryNotEmpty(f"`{path} is non empty': Directory is not empty")
+        try:
+            subtree = collect_subtree(transaction, target, path, limits.SUBTREE_TXN_INODES_MAX)
+        except SubtreeTooLarge:
+            if not recursive:
+                raise DirectoryNotEmpty(f"`{path} is non empty': Directory is not empty") from None
+            raise
         if not recursive:
             raise DirectoryNotEmpty(f"`{path} is non empty': Directory is not empty")
-        subtree = collect_subtree(transaction, target, path, limits.SUBTREE_TXN_INODES_MAX)
         for row in reversed(subtree.rows):
             transaction.delete(row)
             transaction.log_change("DELETE", row)
@@ -53,14 +65,20 @@ def delete(transaction: Transaction, path: str, recursive: bool) -> bool:
 
 
 def resolve_and_lock_for_delete(transaction: Transaction, path: str) -> ResolvedPath | None:
-    """The path with its parent and target checked for removal and locked; None if missing or root."""
+    """The path with its parent and target checked for removal and locked; None if missing or root.
+
+    HDFS order: the sticky bit, then WRITE on the parent (also when the target is missing).
+    """
     resolved = resolve(transaction, path)
     check_traverse(transaction, resolved)
     target, parent = resolved.target, resolved.parent
-    if resolved.is_root or target is None or parent is None:
+    if resolved.is_root or parent is None:
         return None
+    if target is not None:
+        transaction.permissions.require_sticky_ok(parent, target, path)
     transaction.permissions.require(parent, WRITE, resolved.prefix(len(resolved.components) - 1))
-    transaction.permissions.require_sticky_ok(parent, target, path)
+    if target is None:
+        return None
     check_path_free(transaction, resolved)
     lock_parent_for_new_child(transaction, resolved, len(resolved.components) - 1, [target])
     return resolved

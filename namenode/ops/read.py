@@ -34,8 +34,7 @@ def list_directory(transaction: Transaction, path: str, start_after: str, limit:
     check_traverse(transaction, resolved)
     target = require_target(resolved)
     if not target.is_directory:
-        entries = () if start_after else (file_status(path, target),)
-        return Listing(entries, 0)
+        return Listing((file_status(path, target),), 0)  # HDFS: a file lists as itself, whatever start_after
     transaction.permissions.require(target, READ | EXECUTE, path)
     children = transaction.session.list_children(target.id, start_after, limit)
     remaining = 0

@@ -20,7 +20,7 @@ from hopsfs.errors import (
     ParentNotDirectory,
     StaleResolution,
 )
-from hopsfs.paths import is_same_or_under
+from hopsfs.paths import is_same_or_under, split_path
 from namenode.engine.permissions import WRITE
 from namenode.engine.resolver import ResolvedPath, check_traverse, resolve
 from namenode.engine.txn import Transaction
@@ -32,61 +32,89 @@ from namenode.ops.delete import delete_single_inode
 def rename(
     transaction: Transaction, source_path: str, target_path: str, *, overwrite: bool, legacy: bool
 ) -> bool:
-    """Move `source_path` to `target_path`. Legacy: moves into an existing directory, False on conflicts."""
+    """Move `source_path` to `target_path`, checking in HDFS's order: the destination path, both
+    resolutions, permissions (sticky bit and WRITE on the source parent, WRITE on the destination's
+    deepest existing ancestor), then the rename's own rules. Legacy rename moves into an existing
+    directory and answers False where rename2 raises FileNotFound, FileAlreadyExists or InvalidRename.
+    """
+    split_path(target_path)  # an invalid destination is refused whatever the source
     source = resolve(transaction, source_path)
     check_traverse(transaction, source)
-    source_row = source.target
-    if source_row is None:
-        raise FileNotFound(f"rename source {source_path} is not found.")
-    if source.is_root:
-        raise InvalidRename("rename source cannot be the root")
     target = resolve(transaction, target_path)
     check_traverse(transaction, target)
-    if legacy and target.target is not None and target.target.is_directory and target_path != source_path:
-        target_path = child_path(target_path, source.name)
-        target = resolve(transaction, target_path)
-    if target_path == source_path:
+    if legacy and not source.is_root and target.target is not None and target.target.is_directory:
+        target = resolve(transaction, child_path(target_path, source.name))
+        check_traverse(transaction, target)
+    if target.blocked_at is not None:
+        raise ParentNotDirectory(f"{target.prefix(target.blocked_at)} (is not a directory)")
+    _check_permissions(transaction, source, target)
+    try:
+        _validate(source, target, overwrite)
+    except _SamePath:
         if legacy:
             return True
-        raise FileAlreadyExists(f"The source {source_path} and destination {target_path} are the same")
-    if is_same_or_under(target_path, source_path):
-        raise InvalidRename(
-            f"Rename destination {target_path} is a directory or file under source {source_path}"
-        )
-    if target.is_root:
-        raise InvalidRename(f"rename destination cannot be the root: {target_path}")
-    refusal = _target_refusal(target, source_row, target_path, overwrite)
-    if refusal is not None:
-        if legacy and isinstance(refusal, FileAlreadyExists | FileNotFound):
+        raise FileAlreadyExists(
+            f"The source {source.path} and destination {target.path} are the same"
+        ) from None
+    except (FileNotFound, FileAlreadyExists, InvalidRename):
+        if legacy:
             return False
-        raise refusal
+        raise
     check_path_free(transaction, source)
     check_path_free(transaction, target)
     _move(transaction, source, target)
     return True
 
 
-def _target_refusal(
-    target: ResolvedPath, source_row: InodeRow, target_path: str, overwrite: bool
-) -> Exception | None:
-    if target.blocked_at is not None:
-        return ParentNotDirectory(f"rename destination parent {target.prefix(target.blocked_at)} is a file.")
+class _SamePath(Exception):
+    """Source and destination are one path: rename2 refuses, legacy rename succeeds doing nothing."""
+
+
+def _check_permissions(transaction: Transaction, source: ResolvedPath, target: ResolvedPath) -> None:
+    permissions = transaction.permissions
+    source_parent = source.parent
+    if source_parent is not None:
+        if source.target is not None:
+            permissions.require_sticky_ok(source_parent, source.target, source.path)
+        permissions.require(source_parent, WRITE, source.prefix(len(source.components) - 1))
+    if not target.is_root:
+        index = target.deepest_existing(len(target.components) - 1)
+        ancestor = target.rows[index]
+        assert ancestor is not None
+        permissions.require(ancestor, WRITE, target.prefix(index))
+
+
+def _validate(source: ResolvedPath, target: ResolvedPath, overwrite: bool) -> None:
+    """HDFS unprotectedRenameTo's checks, in its order."""
+    source_row = source.target
+    if source_row is None:
+        raise FileNotFound(f"rename source {source.path} is not found.")
+    if source.is_root:
+        raise InvalidRename("rename source cannot be the root")
+    if target.path == source.path:
+        raise _SamePath
+    if source_row.is_symlink and target.path == source_row.symlink_target:
+        raise FileAlreadyExists(f"Cannot rename symlink {source.path} to its target {target.path}")
+    if is_same_or_under(target.path, source.path):
+        raise InvalidRename(
+            f"Rename destination {target.path} is a directory or file under source {source.path}"
+        )
+    if target.is_root:
+        raise InvalidRename(f"rename destination cannot be the root: {target.path}")
+    existing = target.target
+    if existing is not None:
+        if existing.is_directory != source_row.is_directory:
+            raise InvalidRename(
+                f"Source {source.path} and destination {target.path} must both be directories"
+            )
+        if not overwrite:
+            raise FileAlreadyExists(f"rename destination {target.path} already exists.")
+        if existing.is_directory and existing.children_count:
+            raise InvalidRename(f"rename destination directory is not empty: {target.path}")
     if target.parent is None:
-        return FileNotFound(
+        raise FileNotFound(
             f"rename destination parent {target.prefix(len(target.components) - 1)} not found."
         )
-    existing = target.target
-    if existing is None:
-        return None
-    if not overwrite:
-        return FileAlreadyExists(f"rename destination {target_path} already exists.")
-    if existing.is_directory and not source_row.is_directory:
-        return InvalidRename(f"Source is a file but destination {target_path} is a directory")
-    if source_row.is_directory and not existing.is_directory:
-        return InvalidRename(f"Source is a directory but destination {target_path} is a file")
-    if existing.is_directory and existing.children_count:
-        return InvalidRename(f"rename destination directory is not empty: {target_path}")
-    return None
 
 
 def _move(transaction: Transaction, source: ResolvedPath, target: ResolvedPath) -> None:

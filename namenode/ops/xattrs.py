@@ -12,7 +12,7 @@ import enum
 from hopsfs import limits
 from hopsfs.errors import FileAlreadyExists, InvalidArgument, LimitExceeded, XAttrNotFound
 from hopsfs.types import XAttrSetFlag
-from namenode.engine.permissions import READ, WRITE
+from namenode.engine.permissions import READ, STICKY_BIT, WRITE
 from namenode.engine.resolver import check_traverse, require_target, resolve
 from namenode.engine.txn import Transaction
 from namenode.entities import InodeRow
@@ -58,7 +58,7 @@ def set_xattr(transaction: Transaction, path: str, name: str, value: bytes, flag
         )
     if not flags & (XAttrSetFlag.CREATE | XAttrSetFlag.REPLACE):
         raise InvalidArgument("xattr set flags must include CREATE or REPLACE")
-    row = _lock_target(transaction, path, namespace, WRITE)
+    row = _lock_target(transaction, path, namespace)
     existing = {(ns, key) for ns, key, _ in transaction.session.read_xattrs(row.id)}
     present = (namespace, short_name) in existing
     if present and not flags & XAttrSetFlag.REPLACE:
@@ -78,7 +78,7 @@ def set_xattr(transaction: Transaction, path: str, name: str, value: bytes, flag
 
 def remove_xattr(transaction: Transaction, path: str, name: str) -> None:
     namespace, short_name = parse_name(name)
-    row = _lock_target(transaction, path, namespace, WRITE)
+    row = _lock_target(transaction, path, namespace)
     existing = {(ns, key) for ns, key, _ in transaction.session.read_xattrs(row.id)}
     if (namespace, short_name) not in existing:
         raise XAttrNotFound(f"No matching attributes found for remove operation: {name}")
@@ -91,13 +91,12 @@ def remove_xattr(transaction: Transaction, path: str, name: str) -> None:
 def get_xattrs(transaction: Transaction, path: str, names: list[str] | None) -> dict[str, bytes]:
     """All readable xattrs, or exactly `names` (XAttrNotFound if one is missing)."""
     wanted = [parse_name(name) for name in names] if names else None
+    for namespace, _ in wanted or ():
+        _require_namespace_access(transaction, namespace)  # HDFS refuses the names before the path
     resolved = resolve(transaction, path)
     check_traverse(transaction, resolved)
     row = require_target(resolved)
     permissions = transaction.permissions
-    if wanted is not None:
-        for namespace, _ in wanted:
-            _require_namespace_access(transaction, namespace)
     permissions.require(row, READ, path)
     stored = {
         (namespace, key): value
@@ -129,14 +128,19 @@ def list_xattrs(transaction: Transaction, path: str) -> list[str]:
     )
 
 
-def _lock_target(transaction: Transaction, path: str, namespace: XAttrNamespace, access: int) -> InodeRow:
+def _lock_target(transaction: Transaction, path: str, namespace: XAttrNamespace) -> InodeRow:
+    """The locked target, once the caller may change its xattrs: WRITE, or ownership of a sticky
+    directory (HDFS FSDirXAttrOp.checkXAttrChangeAccess)."""
     _require_namespace_access(transaction, namespace)
     resolved = resolve(transaction, path)
     check_traverse(transaction, resolved)
     target = require_target(resolved)
     check_path_free(transaction, resolved)
     row = transaction.lock([target])[target.id]
-    transaction.permissions.require(row, access, path)
+    if row.is_directory and row.permission & STICKY_BIT:
+        transaction.permissions.require_owner(row, path)
+    else:
+        transaction.permissions.require(row, WRITE, path)
     return row
 
 

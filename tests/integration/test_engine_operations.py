@@ -99,7 +99,10 @@ def test_create_semantics(namespace: Namespace) -> None:
         namespace.create(ALICE, "/user/alice/f")
     replaced = namespace.create(ALICE, "/user/alice/f", overwrite=True)
     assert replaced.inode_id != status.inode_id
+    namespace.mkdirs(ALICE, "/user/alice/sub")
     with pytest.raises(FileAlreadyExists, match="directory"):
+        namespace.create(ALICE, "/user/alice/sub", overwrite=True)
+    with pytest.raises(PermissionDenied):  # HDFS checks WRITE on the parent before what exists
         namespace.create(ALICE, "/user/alice", overwrite=True)
     with pytest.raises(FileNotFound):
         namespace.create(ALICE, "/user/alice/no/such/f", create_parent=False)
