@@ -40,11 +40,7 @@ def mysql_url_fixture() -> Iterator[str]:
     ]
 )
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield databases.sqlite_url(tmp_path)
-        return
-    with databases.mysql_database(_require_mysql_server()) as url:
-        yield url
+    yield from _database_url(request.param, tmp_path)
 
 
 @pytest.fixture(
@@ -56,8 +52,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 )
 def db_url_every_driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """Like db_url, with MariaDB reached through each supported driver (PyMySQL and the C connector)."""
-    if request.param == "sqlite":
+    yield from _database_url(request.param, tmp_path)
+
+
+def _database_url(kind: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh database: a SQLite file, or a MariaDB database reached with the driver `kind` names."""
+    if kind == "sqlite":
         yield databases.sqlite_url(tmp_path)
         return
     with databases.mysql_database(_require_mysql_server()) as url:
-        yield url.replace("mysql+pymysql://", f"{request.param}://", 1)
+        yield url if kind == "mysql" else url.replace("mysql+pymysql://", f"{kind}://", 1)

@@ -13,7 +13,7 @@ from namenode.engine.permissions import WRITE
 from namenode.engine.resolver import ResolvedPath, check_traverse, require_target, resolve
 from namenode.engine.txn import Transaction
 from namenode.entities import InodeRow
-from namenode.ops.common import check_path_free, check_permission_value
+from namenode.ops.common import check_path_free, check_permission_value, check_replication_value
 
 
 def set_permission(transaction: Transaction, path: str, permission: int) -> None:
@@ -71,14 +71,7 @@ def set_times(transaction: Transaction, path: str, modification_time_ms: int, ac
 
 def set_replication(transaction: Transaction, path: str, replication: int) -> bool:
     """True when a file's factor was set; False for a missing path, a directory or a symlink (HDFS)."""
-    if (
-        not isinstance(replication, int)
-        or not limits.REPLICATION_MIN <= replication <= limits.REPLICATION_MAX
-    ):
-        raise InvalidArgument(
-            f"Requested replication factor of {replication} is outside "
-            f"[{limits.REPLICATION_MIN}, {limits.REPLICATION_MAX}]"
-        )
+    check_replication_value(replication)
     applied = [False]
 
     def change(row: InodeRow) -> None:

@@ -19,6 +19,17 @@ def check_permission_value(permission: int) -> None:
         raise InvalidArgument(f"permission must be an integer between 0 and 0o1777, not {permission!r}")
 
 
+def check_replication_value(replication: int) -> None:
+    in_range = (
+        isinstance(replication, int) and limits.REPLICATION_MIN <= replication <= limits.REPLICATION_MAX
+    )
+    if not in_range:
+        raise InvalidArgument(
+            f"Requested replication factor of {replication} is outside "
+            f"[{limits.REPLICATION_MIN}, {limits.REPLICATION_MAX}]"
+        )
+
+
 def new_inode(
     transaction: Transaction, parent: InodeRow, name: str, kind: InodeKind, permission: int, **fields: object
 ) -> InodeRow:

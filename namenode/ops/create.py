@@ -17,6 +17,7 @@ from namenode.ops.common import (
     add_child,
     check_path_free,
     check_permission_value,
+    check_replication_value,
     create_missing_directories,
     file_status,
     lock_parent_for_new_child,
@@ -62,7 +63,7 @@ def create_file(
 ) -> FileStatus:
     """An empty, closed file (data comes with the datanode issue)."""
     check_permission_value(permission)
-    _check_replication(replication)
+    check_replication_value(replication)
     _check_block_size(block_size)
     # HDFS startFile order: WRITE on the deepest existing ancestor, then what exists at the path
     # (a directory; a file needs WRITE to be overwritten), then whether the parent must exist.
@@ -155,17 +156,6 @@ def _inherited_mode(resolved: ResolvedPath, index: int) -> int:
 def _refuse_file_ancestor(resolved: ResolvedPath) -> None:
     if resolved.blocked_at is not None:
         raise ParentNotDirectory(f"{resolved.prefix(resolved.blocked_at)} (is not a directory)")
-
-
-def _check_replication(replication: int) -> None:
-    if (
-        not isinstance(replication, int)
-        or not limits.REPLICATION_MIN <= replication <= limits.REPLICATION_MAX
-    ):
-        raise InvalidArgument(
-            f"Requested replication factor of {replication} is outside "
-            f"[{limits.REPLICATION_MIN}, {limits.REPLICATION_MAX}]"
-        )
 
 
 def _check_block_size(block_size: int) -> None:
