@@ -1,4 +1,4 @@
-"""`hopsfs`: format a metadata store, bring a local filesystem up, inspect it.
+"""`hopsfs`: format a metadata store, bring a local filesystem up, check it.
 
 Every failure prints one line naming what went wrong and exits non-zero; no tracebacks for
 errors a user can act on.
@@ -52,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
         "--port", type=int, default=8020, help="namenode port (from the namenode issue on)"
     )
     up_command.set_defaults(handler=_up)
+
+    fsck_command = commands.add_parser("fsck", help="check the namespace's invariants in the metadata store")
+    _add_store_options(fsck_command)
+    fsck_command.set_defaults(handler=_fsck)
     return parser
 
 
@@ -114,6 +118,27 @@ def _up(arguments: argparse.Namespace) -> int:
         )
     finally:
         store.dispose()
+    return 0
+
+
+def _fsck(arguments: argparse.Namespace) -> int:
+    """Print every broken invariant; exit 1 if there is any. Live subtree operations are fine."""
+    from namenode.dal.fsck import check_namespace
+    from namenode.dal.store import MetadataStore
+
+    config = _config(arguments)
+    store = MetadataStore(config.metadata_url)
+    try:
+        store.open_settings()
+    finally:
+        store.dispose()
+    problems = check_namespace(config.metadata_url, allow_subtree_flags=True)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"hopsfs fsck: {_shown(config.metadata_url)} has {len(problems)} problem(s)", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"hopsfs fsck: {_shown(config.metadata_url)} is healthy")
     return 0
 
 

@@ -1,0 +1,80 @@
+"""The `hopsfs` command as a user runs it: real processes, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def _hopsfs(*arguments: str, home: Path) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "HOME": str(home), "HADOOP_USER_NAME": "hdfs"}
+    environment.pop("HOPSFS_METADATA_URL", None)
+    environment.pop("HOPSFS_DATA_DIR", None)
+    return subprocess.run(
+        [sys.executable, "-m", "hopsfs.cli.main", *arguments],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_up_formats_once_then_reopens_in_the_default_data_dir(tmp_path: Path) -> None:
+    first = _hopsfs("up", home=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "formatted a new namespace" in first.stdout
+    assert (tmp_path / ".hopsfs" / "metadata.db").exists()
+    second = _hopsfs("up", home=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert "formatted" not in second.stdout and "superuser hdfs" in second.stdout
+
+
+def test_format_refuses_a_formatted_store_with_one_line(tmp_path: Path) -> None:
+    data_dir = str(tmp_path / "state")
+    assert _hopsfs("format", "--data-dir", data_dir, home=tmp_path).returncode == 0
+    refused = _hopsfs("format", "--data-dir", data_dir, home=tmp_path)
+    assert refused.returncode == 1
+    assert refused.stderr.strip().count("\n") == 0
+    assert "AlreadyFormatted" in refused.stderr and "--force" in refused.stderr
+    forced = _hopsfs("format", "--data-dir", data_dir, "--force", "--superuser", "admin", home=tmp_path)
+    assert forced.returncode == 0 and "superuser admin" in forced.stdout
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (("up", "--metadata-url", "postgresql://nowhere/db"), "unsupported metadata backend"),
+        (("fsck", "--metadata-url", "sqlite:///{tmp}/empty.db"), "not formatted"),
+        (("up", "--metadata-url", "not a url"), "not a database URL"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_a_nonzero_exit(
+    tmp_path: Path, arguments: tuple[str, ...], message: str
+) -> None:
+    result = _hopsfs(*(argument.format(tmp=tmp_path) for argument in arguments), home=tmp_path)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_fsck_reports_a_healthy_namespace_and_finds_an_orphan(tmp_path: Path) -> None:
+    data_dir = tmp_path / "state"
+    assert _hopsfs("up", "--data-dir", str(data_dir), home=tmp_path).returncode == 0
+    healthy = _hopsfs("fsck", "--data-dir", str(data_dir), home=tmp_path)
+    assert healthy.returncode == 0 and "healthy" in healthy.stdout
+    with sqlite3.connect(data_dir / "metadata.db") as connection:
+        connection.execute(
+            "INSERT INTO inodes SELECT 4242, 4242, 'lost', 999, kind, permission, owner, group_name,"
+            " modification_time, access_time, size, replication, block_size, 0, 0, storage_policy,"
+            " under_construction, file_stored_in_db, xattr_count, symlink_target, client_name,"
+            " subtree_lock_owner, subtree_lock_expiry_ms FROM inodes WHERE id = 1"
+        )
+    broken = _hopsfs("fsck", "--data-dir", str(data_dir), home=tmp_path)
+    assert broken.returncode == 1
+    assert "orphan: inode 999" in broken.stdout
