@@ -80,4 +80,3 @@ def inode_count(url: str) -> int:
             return int(connection.execute(text("SELECT COUNT(*) FROM inodes")).scalar_one())
     finally:
         engine.dispose()
-
