@@ -12,6 +12,7 @@ import socket
 import uuid
 
 from hopsfs import limits
+from hopsfs.errors import FileNotFound
 from hopsfs.paths import split_path
 from hopsfs.types import Caller, ChangeEvent, ContentSummary, FileStatus, Listing, XAttrSetFlag
 from namenode.dal.store import MetadataStore
@@ -72,8 +73,6 @@ class Namespace:
             start_after = page.entries[-1].name
 
     def exists(self, caller: Caller, path: str) -> bool:
-        from hopsfs.errors import FileNotFound
-
         try:
             self.stat(caller, path)
         except FileNotFound:
