@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy
 
 from bench.engine.run import SQLITE, RunSettings, SizeResult
-from bench.engine.workloads import BASELINE, OperationResult, connect_mysql
+from bench.engine.workloads import BASELINE, OperationResult, mysql_scalar
 
 STAT_TO_BASELINE_MIN = 0.15
 FLATNESS_MAX = 1.5
@@ -66,13 +66,7 @@ def _cpu_model() -> str:
 
 
 def _mariadb_version(server_url: str) -> str:
-    connection = connect_mysql(server_url)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT VERSION()")
-            return str(cursor.fetchone()[0])
-    finally:
-        connection.close()
+    return str(mysql_scalar(server_url, "SELECT VERSION()"))
 
 
 # -- records -----------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from bench.engine.workloads import (
     Workload,
     connect_mysql,
     mysql_baseline,
+    mysql_scalar,
     run_engine_workloads,
     sqlite_baseline,
 )
@@ -202,13 +203,7 @@ def count_inodes(url: str) -> int:
             return int(connection.execute("SELECT COUNT(*) FROM inodes").fetchone()[0])
         finally:
             connection.close()
-    mysql_connection = connect_mysql(url)
-    try:
-        with mysql_connection.cursor() as cursor:
-            cursor.execute("SELECT COUNT(*) FROM inodes")
-            return int(cursor.fetchone()[0])
-    finally:
-        mysql_connection.close()
+    return int(mysql_scalar(url, "SELECT COUNT(*) FROM inodes"))
 
 
 def sqlite_path(url: str) -> str:

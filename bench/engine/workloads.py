@@ -280,6 +280,17 @@ def mysql_baseline(database_url: str, model: FileModel, ops_max: int) -> Iterato
         connection.close()
 
 
+def mysql_scalar(url: str, sql: str) -> Any:
+    """The first column of the first row `sql` returns, on a fresh connection to `url`."""
+    connection = connect_mysql(url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchone()[0]
+    finally:
+        connection.close()
+
+
 def connect_mysql(url: str) -> Any:
     """A plain pymysql connection to the server (and database, if any) a SQLAlchemy URL names.
 
