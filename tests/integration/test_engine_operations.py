@@ -181,6 +181,11 @@ def test_sticky_directory(namespace: Namespace) -> None:
     with pytest.raises(PermissionDenied, match="sticky"):
         namespace.rename(BOB, "/tmp/alices", "/tmp/bobs")
     assert namespace.delete(ALICE, "/tmp/alices")
+    namespace.create(ALICE, "/tmp/a", 0o666)
+    namespace.create(BOB, "/tmp/b", 0o666)
+    with pytest.raises(PermissionDenied, match="sticky"):  # POSIX; HDFS would only check WRITE here
+        namespace.rename(BOB, "/tmp/b", "/tmp/a", overwrite=True)
+    assert namespace.stat(ROOT, "/tmp/a").owner == "alice"
 
 
 def test_rename2_semantics(namespace: Namespace) -> None:
