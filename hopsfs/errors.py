@@ -87,7 +87,11 @@ class QuotaExceeded(NamespaceError):
 
 
 class LeaseConflict(NamespaceError):
-    pass
+    """Another client holds the file open for writing (HDFS AlreadyBeingCreatedException)."""
+
+
+class LeaseExpired(NamespaceError):
+    """The caller does not hold the lease of the file it writes or closes (HDFS LeaseExpiredException)."""
 
 
 class SafeMode(HopsFSError):
@@ -148,6 +152,7 @@ HADOOP_EXCEPTION_CLASS: dict[type[HopsFSError], str] = {
     LimitExceeded: "org.apache.hadoop.hdfs.protocol.FSLimitException",
     QuotaExceeded: "org.apache.hadoop.hdfs.protocol.QuotaExceededException",
     LeaseConflict: "org.apache.hadoop.hdfs.protocol.AlreadyBeingCreatedException",
+    LeaseExpired: "org.apache.hadoop.hdfs.server.namenode.LeaseExpiredException",
     SafeMode: "org.apache.hadoop.hdfs.server.namenode.SafeModeException",
     NotFormatted: "java.io.IOException",
     AlreadyFormatted: "java.io.IOException",

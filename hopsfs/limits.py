@@ -27,6 +27,10 @@ BATCH_READ_KEYS_MAX = 100
 # Inodes one transaction may delete, move or visit; larger subtrees use the subtree protocol.
 SUBTREE_TXN_INODES_MAX = 5000
 SUBTREE_LOCK_LEASE_MS = 60_000
+# HDFS's lease limits: after the soft limit another client may take over a file left open for
+# writing; clients renew every ~30 s while they hold files open.
+LEASE_SOFT_LIMIT_MS = 60_000
+LEASE_CLIENT_NAME_BYTES_MAX = 255
 ID_ALLOCATION_BATCH = 1000
 INODE_HINT_CACHE_ENTRIES_MAX = 100_000
 TRANSACTION_RETRIES_MAX = 8

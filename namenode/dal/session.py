@@ -170,6 +170,31 @@ class DalSession:
         parameters = [{"inode_id": inode_id} for inode_id in inode_ids]
         self._execute_many(self._statements.fixed("delete_xattrs_of_inode"), parameters)
         self._execute_many(self._statements.fixed("delete_inline_data_of_inode"), parameters)
+        self._execute_many(self._statements.fixed("delete_lease_path"), parameters)
+
+    # -- leases ---------------------------------------------------------------------------------
+
+    def insert_lease_paths(self, entries: Iterable[tuple[int, str]]) -> None:
+        parameters = [{"inode_id": inode_id, "holder": holder} for inode_id, holder in entries]
+        self._execute_many(self._statements.fixed("insert_lease_path"), parameters)
+
+    def delete_lease_paths(self, inode_ids: Iterable[int]) -> None:
+        parameters = [{"inode_id": inode_id} for inode_id in inode_ids]
+        self._execute_many(self._statements.fixed("delete_lease_path"), parameters)
+
+    def upsert_leases(self, holders: Iterable[str], now_ms: int) -> None:
+        parameters = [{"holder": holder, "last_renewed_ms": now_ms} for holder in holders]
+        self._execute_many(self._statements.fixed("upsert_lease"), parameters)
+
+    def renew_lease(self, holder: str, now_ms: int) -> None:
+        """Move a holder's renewal time forward; a holder with no lease is left alone (HDFS too)."""
+        statement = self._statements.fixed("renew_lease")
+        self._execute(statement.text, statement.bind({"holder": holder, "last_renewed_ms": now_ms}))
+
+    def read_lease_renewal_ms(self, holder: str) -> int | None:
+        statement = self._statements.fixed("select_lease")
+        rows = self._fetch_all(statement.text, statement.bind({"holder": holder}))
+        return int(rows[0][0]) if rows else None
 
     # -- change log, ids, settings, subtree operations ------------------------------------------
 

@@ -19,7 +19,17 @@ from hopsfs import limits
 from hopsfs.errors import InvariantViolation
 from hopsfs.invariants import check
 from namenode import schema
-from namenode.schema import change_log, id_counters, inline_data, inodes, settings, subtree_operations, xattrs
+from namenode.schema import (
+    change_log,
+    id_counters,
+    inline_data,
+    inodes,
+    lease_paths,
+    leases,
+    settings,
+    subtree_operations,
+    xattrs,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +195,39 @@ _FIXED_BUILDERS: dict[str, Callable[[], ClauseElement]] = {
         subtree_operations.c.inode_id == bindparam("inode_id")
     ),
     "select_subtree_operations": lambda: select(*subtree_operations.c),
+    "insert_lease_path": lambda: _insert(lease_paths),
+    "delete_lease_path": lambda: delete(lease_paths).where(lease_paths.c.inode_id == bindparam("inode_id")),
+    "renew_lease": lambda: (
+        update(leases)
+        .where(leases.c.holder == bindparam("holder"))
+        .values(last_renewed_ms=bindparam("last_renewed_ms"))
+    ),
+    "select_lease": lambda: select(leases.c.last_renewed_ms).where(leases.c.holder == bindparam("holder")),
+}
+
+
+def _upsert_lease(dialect_name: str) -> ClauseElement:
+    """Insert a holder's lease or move its renewal time forward, in one statement on either backend.
+
+    Two namenodes opening files for one client at once must not both insert it (a duplicate-key
+    error would fail a create that did nothing wrong).
+    """
+    values = {"holder": bindparam("holder"), "last_renewed_ms": bindparam("last_renewed_ms")}
+    if dialect_name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(leases).values(values)
+        return statement.on_conflict_do_update(
+            index_elements=[leases.c.holder], set_={"last_renewed_ms": statement.excluded.last_renewed_ms}
+        )
+    from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+    statement = mysql_insert(leases).values(values)
+    return statement.on_duplicate_key_update(last_renewed_ms=statement.inserted.last_renewed_ms)
+
+
+_DIALECT_BUILDERS: dict[str, Callable[[str], ClauseElement]] = {
+    "upsert_lease": _upsert_lease,
 }
 
 
@@ -199,7 +242,9 @@ class StatementCache:
     def fixed(self, name: str) -> Statement:
         found = self._compiled.get((name, 0, ""))
         if found is None:
-            found = self._store((name, 0, ""), _FIXED_BUILDERS[name]())
+            dialect_builder = _DIALECT_BUILDERS.get(name)
+            clause = dialect_builder(self._dialect.name) if dialect_builder else _FIXED_BUILDERS[name]()
+            found = self._store((name, 0, ""), clause)
         return found
 
     def inodes_by_keys(self, count: int, lock: str) -> Statement:

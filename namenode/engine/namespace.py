@@ -19,7 +19,7 @@ from namenode.dal.store import MetadataStore
 from namenode.engine.hint_cache import HintCache
 from namenode.engine.ids import IdAllocator
 from namenode.engine.txn import EngineContext, run_transaction
-from namenode.ops import attributes, create, delete, read, rename, subtree, summary, xattrs
+from namenode.ops import attributes, create, delete, leases, read, rename, subtree, summary, xattrs
 
 
 class Namespace:
@@ -116,7 +116,10 @@ class Namespace:
         create_parent: bool = True,
         replication: int = limits.REPLICATION_DEFAULT,
         block_size: int = limits.BLOCK_SIZE_BYTES_DEFAULT,
+        holder: str | None = None,
     ) -> FileStatus:
+        """An empty file; with `holder` (an HDFS client name) it stays open for writing under that
+        client's lease until `complete`."""
         return run_transaction(
             self.context,
             caller,
@@ -128,10 +131,20 @@ class Namespace:
                 create_parent=create_parent,
                 replication=replication,
                 block_size=block_size,
+                holder=holder,
             ),
             write=True,
             ids_needed=_depth(path),
         )
+
+    def complete(self, caller: Caller, path: str, holder: str, file_id: int = 0) -> bool:
+        """Close a file `holder` created (HDFS complete)."""
+        return run_transaction(
+            self.context, caller, lambda tx: leases.complete(tx, path, holder, file_id), write=True
+        )
+
+    def renew_lease(self, caller: Caller, holder: str) -> None:
+        run_transaction(self.context, caller, lambda tx: leases.renew(tx, holder), write=True)
 
     def create_symlink(
         self, caller: Caller, target: str, link_path: str, create_parent: bool = False

@@ -71,6 +71,8 @@ class Transaction:
         self._cache_puts: list[tuple[int, str, int]] = []
         self._cache_forgets: list[tuple[int, str]] = []
         self._finished_subtree_operations: list[int] = []
+        self._lease_path_inserts: list[tuple[int, str]] = []
+        self._lease_path_deletes: list[int] = []
         # The subtree operation this transaction works for: its flag does not block us.
         self.subtree_owner: str | None = None
 
@@ -173,6 +175,13 @@ class Transaction:
     def remove_xattr(self, inode_id: int, namespace: int, name: str) -> None:
         self._xattr_deletes.append((inode_id, namespace, name))
 
+    def open_lease(self, inode_id: int, holder: str) -> None:
+        """Record that `holder` writes inode `inode_id` and renew the holder's lease."""
+        self._lease_path_inserts.append((inode_id, holder))
+
+    def close_lease(self, inode_id: int) -> None:
+        self._lease_path_deletes.append(inode_id)
+
     def log_change(
         self,
         operation: str,
@@ -215,6 +224,11 @@ class Transaction:
             session.delete_data_of_inodes(self._deleted_inode_ids)
         for inode_id in self._finished_subtree_operations:
             session.delete_subtree_operation(inode_id)
+        if self._lease_path_deletes:
+            session.delete_lease_paths(self._lease_path_deletes)
+        if self._lease_path_inserts:
+            session.insert_lease_paths(self._lease_path_inserts)
+            session.upsert_leases(sorted({holder for _, holder in self._lease_path_inserts}), self.now_ms)
         if self._xattr_deletes:
             session.delete_xattrs(self._xattr_deletes)
         if self._xattr_inserts:

@@ -24,6 +24,7 @@ from namenode.ops.common import (
     new_inode,
 )
 from namenode.ops.delete import delete_single_inode
+from namenode.ops.leases import check_holder_name, refuse_open_file
 
 SYMLINK_PERMISSION = 0o777
 
@@ -60,9 +61,12 @@ def create_file(
     create_parent: bool,
     replication: int,
     block_size: int,
+    holder: str | None = None,
 ) -> FileStatus:
-    """An empty, closed file (data comes with the datanode issue)."""
+    """An empty file: closed, or with `holder` open for writing under that client's lease."""
     check_permission_value(permission)
+    if holder is not None:
+        check_holder_name(holder)
     check_replication_value(replication)
     _check_block_size(block_size)
     # HDFS startFile order: WRITE on the deepest existing ancestor, then what exists at the path
@@ -79,6 +83,8 @@ def create_file(
     if existing is not None:
         if existing.is_directory:
             raise FileAlreadyExists(f"{path} already exists as a directory")
+        if existing.under_construction:
+            refuse_open_file(transaction, existing, path, holder)
         if overwrite:
             transaction.permissions.require(existing, WRITE, path)
         else:
@@ -100,6 +106,10 @@ def create_file(
         replication=replication,
         block_size=block_size,
     )
+    if holder is not None:
+        row.under_construction = 1
+        row.client_name = holder
+        transaction.open_lease(row.id, holder)
     add_child(transaction, parent, row, "CREATE")
     transaction.update(parent)
     return file_status(path, row)
