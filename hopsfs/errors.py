@@ -130,6 +130,22 @@ class RetriesExhausted(HopsFSError):
     """A transient error persisted through every retry; the message carries the last cause."""
 
 
+class RemoteError(HopsFSError):
+    """A server reported an error hopsfs has no class for; `java_class` names it as the server did."""
+
+    def __init__(self, message: str, java_class: str) -> None:
+        super().__init__(message)
+        self.java_class = java_class
+
+
+class NamenodeUnavailable(HopsFSError):
+    """No namenode could be reached (refused, reset or timed out) within the client's retries."""
+
+
+class OutcomeUnknown(HopsFSError):
+    """The connection failed after a call that must not run twice was sent: it may or may not have run."""
+
+
 class InvariantViolation(HopsFSError):
     """A bug: an internal invariant does not hold. Never caught below the request boundary."""
 
@@ -162,6 +178,46 @@ HADOOP_EXCEPTION_CLASS: dict[type[HopsFSError], str] = {
     RetriesExhausted: "org.apache.hadoop.ipc.RetriableException",
     InvariantViolation: "java.io.IOException",
 }
+
+# Java classes that other servers use for errors hopsfs names differently.
+_HADOOP_ALIASES: dict[str, type[HopsFSError]] = {
+    "org.apache.hadoop.hdfs.protocol.UnresolvedPathException": UnresolvedLink,
+    "org.apache.hadoop.fs.PathNotFoundException": FileNotFound,
+    "org.apache.hadoop.fs.PathExistsException": FileAlreadyExists,
+    "org.apache.hadoop.hdfs.protocol.NSQuotaExceededException": QuotaExceeded,
+    "org.apache.hadoop.hdfs.protocol.DSQuotaExceededException": QuotaExceeded,
+    "org.apache.hadoop.hdfs.protocol.FSLimitException$PathComponentTooLongException": LimitExceeded,
+    "org.apache.hadoop.hdfs.protocol.FSLimitException$MaxDirectoryItemsExceededException": LimitExceeded,
+    "org.apache.hadoop.ipc.StandbyException": TransientError,
+    "java.lang.IllegalArgumentException": InvalidArgument,
+}
+
+
+def _error_classes_by_java_name() -> dict[str, type[HopsFSError]]:
+    by_name: dict[str, type[HopsFSError]] = dict(_HADOOP_ALIASES)
+    for cls, java_class in HADOOP_EXCEPTION_CLASS.items():
+        if java_class in by_name:
+            continue
+        # A Java name shared by several hopsfs classes maps back to their common meaning.
+        sharing = [other for other, name in HADOOP_EXCEPTION_CLASS.items() if name == java_class]
+        if len(sharing) == 1:
+            by_name[java_class] = cls
+        elif all(issubclass(other, TransientError) or other is RetriesExhausted for other in sharing):
+            by_name[java_class] = TransientError
+    return by_name
+
+
+_ERROR_CLASS_BY_JAVA_NAME = _error_classes_by_java_name()
+
+
+def error_from_hadoop(java_class: str, message: str) -> HopsFSError:
+    """The hopsfs error for an exception a Hadoop-protocol server reported by class name."""
+    cls = _ERROR_CLASS_BY_JAVA_NAME.get(java_class)
+    if cls is None:
+        return RemoteError(f"{java_class}: {message}" if message else java_class, java_class)
+    if cls is UnresolvedLink:
+        return UnresolvedLink(message, "", "", "")
+    return cls(message)
 
 
 def hadoop_exception_class(error: HopsFSError) -> str:

@@ -59,6 +59,11 @@ def join_path(components: tuple[str, ...] | list[str]) -> str:
     return "/" + "/".join(components)
 
 
+def child_path(parent: str, name: str) -> str:
+    """The path of entry `name` inside the directory at `parent`."""
+    return f"/{name}" if parent == ROOT else f"{parent.rstrip('/')}/{name}"
+
+
 def parent_path(path: str) -> str:
     """The parent of a valid non-root path."""
     head = path.rsplit("/", 1)[0]

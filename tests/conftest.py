@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from support import databases
+from support.cluster import NamenodeProcess, format_store
 
 
 def _require_mysql_server() -> str:
@@ -62,3 +63,25 @@ def _database_url(kind: str, tmp_path: Path) -> Iterator[str]:
         return
     with databases.mysql_database(_require_mysql_server()) as url:
         yield url if kind == "mysql" else url.replace("mysql+pymysql://", f"{kind}://", 1)
+
+
+@pytest.fixture(name="namenode")
+def namenode_fixture(sqlite_url: str) -> Iterator[NamenodeProcess]:
+    """One real namenode process on a fresh embedded store, superuser `hdfs`."""
+    format_store(sqlite_url)
+    process = NamenodeProcess.start(sqlite_url)
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(name="namenode_any_backend")
+def namenode_any_backend_fixture(db_url: str) -> Iterator[NamenodeProcess]:
+    """A real namenode process on each backend (SQLite, MariaDB), superuser `hdfs`."""
+    format_store(db_url)
+    process = NamenodeProcess.start(db_url)
+    try:
+        yield process
+    finally:
+        process.stop()

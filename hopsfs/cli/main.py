@@ -53,6 +53,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     up_command.set_defaults(handler=_up)
 
+    namenode_command = commands.add_parser(
+        "namenode", help="run one namenode process in the foreground (Hadoop IPC on --port)"
+    )
+    _add_store_options(namenode_command)
+    namenode_command.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    namenode_command.add_argument("--port", type=int, default=8020, help="port (0: any free port)")
+    namenode_command.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="share the port with other namenode processes on this host (SO_REUSEPORT)",
+    )
+    namenode_command.add_argument("--handler-threads", type=int, default=8, help="threads running calls")
+    namenode_command.add_argument(
+        "--format", action="store_true", help="format the metadata store first if it is empty"
+    )
+    namenode_command.set_defaults(handler=_namenode)
+
     fsck_command = commands.add_parser("fsck", help="check the namespace's invariants in the metadata store")
     _add_store_options(fsck_command)
     fsck_command.set_defaults(handler=_fsck)
@@ -119,6 +136,22 @@ def _up(arguments: argparse.Namespace) -> int:
     finally:
         store.dispose()
     return 0
+
+
+def _namenode(arguments: argparse.Namespace) -> int:
+    from namenode.process import NamenodeOptions, run_namenode
+
+    config = _config(arguments)
+    return run_namenode(
+        NamenodeOptions(
+            metadata_url=config.metadata_url,
+            host=arguments.host,
+            port=arguments.port,
+            reuse_port=arguments.reuse_port,
+            handler_threads=arguments.handler_threads,
+            format_if_empty=arguments.format,
+        )
+    )
 
 
 def _fsck(arguments: argparse.Namespace) -> int:

@@ -160,7 +160,3 @@ def file_status(path: str, row: InodeRow) -> FileStatus:
         storage_policy=row.storage_policy,
         under_construction=bool(row.under_construction),
     )
-
-
-def child_path(parent_path: str, name: str) -> str:
-    return f"/{name}" if parent_path == "/" else f"{parent_path}/{name}"

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from hopsfs import limits
 from hopsfs.errors import DirectoryNotEmpty, HopsFSError
 from hopsfs.invariants import check
+from hopsfs.paths import child_path
 from namenode.engine.permissions import EXECUTE, READ, WRITE
 from namenode.engine.resolver import ResolvedPath, check_traverse, resolve
 from namenode.engine.txn import Transaction
 from namenode.entities import InodeRow
-from namenode.ops.common import check_path_free, child_path, lock_parent_for_new_child, remove_child
+from namenode.ops.common import check_path_free, lock_parent_for_new_child, remove_child
 
 ALL_ACCESS = READ | WRITE | EXECUTE
 

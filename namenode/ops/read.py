@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from hopsfs import limits
 from hopsfs.errors import InvalidArgument, InvalidPath
-from hopsfs.paths import check_component
+from hopsfs.paths import check_component, child_path
 from hopsfs.types import FileStatus, Listing
 from namenode.engine.permissions import EXECUTE, READ
 from namenode.engine.resolver import check_traverse, require_target, resolve
 from namenode.engine.txn import Transaction
-from namenode.ops.common import child_path, file_status
+from namenode.ops.common import file_status
 
 
 def stat(transaction: Transaction, path: str) -> FileStatus:

@@ -20,12 +20,12 @@ from hopsfs.errors import (
     ParentNotDirectory,
     StaleResolution,
 )
-from hopsfs.paths import is_same_or_under, split_path
+from hopsfs.paths import child_path, is_same_or_under, split_path
 from namenode.engine.permissions import WRITE
 from namenode.engine.resolver import ResolvedPath, check_traverse, resolve
 from namenode.engine.txn import Transaction
 from namenode.entities import InodeRow
-from namenode.ops.common import check_path_free, child_path, remove_child
+from namenode.ops.common import check_path_free, remove_child
 from namenode.ops.delete import delete_single_inode
 
 

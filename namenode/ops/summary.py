@@ -7,12 +7,12 @@ for non-superusers (HDFS subAccess).
 from __future__ import annotations
 
 from hopsfs import limits
+from hopsfs.paths import child_path
 from hopsfs.types import ContentSummary
 from namenode.engine.permissions import EXECUTE, READ
 from namenode.engine.resolver import check_traverse, require_target, resolve
 from namenode.engine.txn import Transaction
 from namenode.entities import InodeRow
-from namenode.ops.common import child_path
 
 
 def content_summary(transaction: Transaction, path: str) -> ContentSummary:

@@ -1,0 +1,165 @@
+"""The blocking hopsfs client: `AsyncClient` run on a private event loop in a daemon thread.
+
+Scripts, the CLI and notebooks call plain methods; the asynchronous core keeps one connection per
+namenode underneath, shared by every thread that uses this client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from hopsfs import limits
+from hopsfs.client.core import AsyncClient
+from hopsfs.types import ContentSummary, FileStatus, XAttrSetFlag
+
+_T = TypeVar("_T")
+
+
+class Client:
+    def __init__(self, url: str | None = None, **options: Any) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="hopsfs-client", daemon=True)
+        self._thread.start()
+        self.async_client = AsyncClient(url, **options)
+
+    @property
+    def user(self) -> str:
+        return self.async_client.user
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        return self.async_client.addresses
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        self._run(self.async_client.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+    def _run(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def stat(self, path: str) -> FileStatus:
+        return self._run(self.async_client.stat(path))
+
+    def exists(self, path: str) -> bool:
+        return self._run(self.async_client.exists(path))
+
+    def list(self, path: str) -> list[FileStatus]:
+        return self._run(self.async_client.list(path))
+
+    def walk(self, path: str) -> list[FileStatus]:
+        """Every entry below `path`, depth first, directories before their contents."""
+
+        async def collect() -> list[FileStatus]:
+            return [entry async for entry in self.async_client.walk(path)]
+
+        return self._run(collect())
+
+    def content_summary(self, path: str) -> ContentSummary:
+        return self._run(self.async_client.content_summary(path))
+
+    def link_target(self, path: str) -> str:
+        return self._run(self.async_client.link_target(path))
+
+    def get_xattrs(self, path: str, names: list[str] | None = None) -> dict[str, bytes]:
+        return self._run(self.async_client.get_xattrs(path, names))
+
+    def list_xattrs(self, path: str) -> list[str]:
+        return self._run(self.async_client.list_xattrs(path))
+
+    def server_defaults(self) -> dict[str, int]:
+        return self._run(self.async_client.server_defaults())
+
+    def fs_stats(self) -> dict[str, int]:
+        return self._run(self.async_client.fs_stats())
+
+    def msync(self) -> None:
+        self._run(self.async_client.msync())
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def mkdirs(self, path: str, permission: int = 0o777, *, create_parent: bool = True) -> bool:
+        return self._run(self.async_client.mkdirs(path, permission, create_parent=create_parent))
+
+    def touch(
+        self,
+        path: str,
+        permission: int = 0o666,
+        *,
+        overwrite: bool = False,
+        create_parent: bool = True,
+        replication: int = limits.REPLICATION_DEFAULT,
+        block_size: int = limits.BLOCK_SIZE_BYTES_DEFAULT,
+    ) -> FileStatus:
+        return self._run(
+            self.async_client.touch(
+                path,
+                permission,
+                overwrite=overwrite,
+                create_parent=create_parent,
+                replication=replication,
+                block_size=block_size,
+            )
+        )
+
+    def rename(self, source: str, destination: str, *, overwrite: bool = False) -> None:
+        self._run(self.async_client.rename(source, destination, overwrite=overwrite))
+
+    def rename_legacy(self, source: str, destination: str) -> bool:
+        return self._run(self.async_client.rename_legacy(source, destination))
+
+    def delete(self, path: str, *, recursive: bool = False) -> bool:
+        return self._run(self.async_client.delete(path, recursive=recursive))
+
+    def set_permission(self, path: str, permission: int) -> None:
+        self._run(self.async_client.set_permission(path, permission))
+
+    def set_owner(self, path: str, owner: str | None = None, group: str | None = None) -> None:
+        self._run(self.async_client.set_owner(path, owner, group))
+
+    def set_times(self, path: str, modification_time_ms: int = -1, access_time_ms: int = -1) -> None:
+        self._run(self.async_client.set_times(path, modification_time_ms, access_time_ms))
+
+    def set_replication(self, path: str, replication: int) -> bool:
+        return self._run(self.async_client.set_replication(path, replication))
+
+    def set_xattr(
+        self,
+        path: str,
+        name: str,
+        value: bytes,
+        flags: XAttrSetFlag = XAttrSetFlag.CREATE | XAttrSetFlag.REPLACE,
+    ) -> None:
+        self._run(self.async_client.set_xattr(path, name, value, flags))
+
+    def remove_xattr(self, path: str, name: str) -> None:
+        self._run(self.async_client.remove_xattr(path, name))
+
+    def create_symlink(self, target: str, link: str, *, create_parent: bool = False) -> None:
+        self._run(self.async_client.create_symlink(target, link, create_parent=create_parent))
+
+    def renew_lease(self) -> None:
+        self._run(self.async_client.renew_lease())
+
+
+def connect(url: str | None = None, **options: Any) -> Client:
+    """A blocking client for the namenodes `url` names (`hopsfs://host:port[,host:port...]`).
+
+    Without a URL: HOPSFS_URL, else hopsfs://127.0.0.1:8020. Options: user (default HADOOP_USER_NAME
+    or the OS user), connect_timeout_s, call_timeout_s, attempts_max, umask.
+    """
+    return Client(url, **options)

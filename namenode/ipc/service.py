@@ -1,0 +1,274 @@
+"""ClientNamenodeProtocol on the namespace: each method parses its request, calls the engine once and
+builds its response. No I/O here; the connection code decides which thread runs a method.
+
+Methods are looked up by their wire name in `METHODS`. `read_only` marks the ones that never write
+the store (the connection may run those on the event loop when the store answers in microseconds).
+HDFS answers "does not exist" with an absent field for getFileInfo, getFileLinkInfo and getListing,
+and with FileNotFoundException everywhere else; so does this service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from google.protobuf.message import Message
+
+from hopsfs import limits
+from hopsfs.errors import FileNotFound, InvalidArgument, InvalidPath
+from hopsfs.protocol import hdfs_values
+from hopsfs.protocol.ipc_wire import parse_proto
+from hopsfs.protocol.proto import client_namenode_protocol_pb2 as pb
+from hopsfs.protocol.proto import xattr_pb2
+from hopsfs.protocol.proto.hdfs_pb2 import DirectoryListingProto
+from hopsfs.types import Caller, XAttrSetFlag
+from namenode.engine.namespace import Namespace
+
+Handler = Callable[["ClientProtocolService", Caller, Message], Message]
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    name: str
+    request_type: type[Message]
+    handler: Handler
+    read_only: bool
+
+
+class ClientProtocolService:
+    """The namespace behind one namenode process's ClientNamenodeProtocol front end."""
+
+    def __init__(
+        self,
+        namespace: Namespace,
+        *,
+        block_size: int = limits.BLOCK_SIZE_BYTES_DEFAULT,
+        replication: int = limits.REPLICATION_DEFAULT,
+    ) -> None:
+        self.namespace = namespace
+        self._server_defaults = hdfs_values.server_defaults(block_size=block_size, replication=replication)
+
+    def call(self, caller: Caller, method: Method, request_bytes: bytes) -> Message:
+        """Run `method` for `caller`. Raises RemoteProtocolError for an unparsable request, else
+        HopsFSError subclasses the front end maps to Java exception names."""
+        request = parse_proto(method.request_type, request_bytes, f"{method.name} request")
+        return method.handler(self, caller, request)
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def get_file_info(self, caller: Caller, request: pb.GetFileInfoRequestProto) -> Message:
+        try:
+            status = self.namespace.stat(caller, _path(request.src))
+        except FileNotFound:
+            return pb.GetFileInfoResponseProto()
+        return pb.GetFileInfoResponseProto(fs=hdfs_values.status_to_proto(status, local_name=False))
+
+    def get_file_link_info(self, caller: Caller, request: pb.GetFileLinkInfoRequestProto) -> Message:
+        try:
+            status = self.namespace.stat(caller, _path(request.src))
+        except FileNotFound:
+            return pb.GetFileLinkInfoResponseProto()
+        return pb.GetFileLinkInfoResponseProto(fs=hdfs_values.status_to_proto(status, local_name=False))
+
+    def get_listing(self, caller: Caller, request: pb.GetListingRequestProto) -> Message:
+        path = _path(request.src)
+        try:
+            start_after = request.startAfter.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidArgument("startAfter is not UTF-8") from None
+        try:
+            page = self.namespace.list(caller, path, start_after)
+        except FileNotFound:
+            return pb.GetListingResponseProto()
+        # A file lists as itself, under an empty name (HDFS's EMPTY_NAME).
+        entries = [
+            hdfs_values.status_to_proto(
+                entry, local_name=entry.path != path, with_locations=request.needLocation
+            )
+            for entry in page.entries
+        ]
+        listing = DirectoryListingProto(partialListing=entries, remainingEntries=page.remaining)
+        return pb.GetListingResponseProto(dirList=listing)
+
+    def get_block_locations(self, caller: Caller, request: pb.GetBlockLocationsRequestProto) -> Message:
+        status = self.namespace.stat(caller, _path(request.src))
+        if not status.is_file:
+            raise FileNotFound(f"Path is not a file: {request.src}")
+        return pb.GetBlockLocationsResponseProto(locations=hdfs_values.located_blocks(status))
+
+    def get_content_summary(self, caller: Caller, request: pb.GetContentSummaryRequestProto) -> Message:
+        summary = self.namespace.content_summary(caller, _path(request.path))
+        return pb.GetContentSummaryResponseProto(summary=hdfs_values.summary_to_proto(summary))
+
+    def get_link_target(self, caller: Caller, request: pb.GetLinkTargetRequestProto) -> Message:
+        return pb.GetLinkTargetResponseProto(
+            targetPath=self.namespace.get_link_target(caller, _path(request.path))
+        )
+
+    def get_server_defaults(self, caller: Caller, request: pb.GetServerDefaultsRequestProto) -> Message:
+        return pb.GetServerDefaultsResponseProto(serverDefaults=self._server_defaults)
+
+    def get_fs_stats(self, caller: Caller, request: pb.GetFsStatusRequestProto) -> Message:
+        # No datanodes report capacity before the datanode issue: every figure is zero.
+        return pb.GetFsStatsResponseProto(
+            capacity=0, used=0, remaining=0, under_replicated=0, corrupt_blocks=0, missing_blocks=0
+        )
+
+    def get_xattrs(self, caller: Caller, request: xattr_pb2.GetXAttrsRequestProto) -> Message:
+        names = [hdfs_values.xattr_name(entry) for entry in request.xAttrs] or None
+        values = self.namespace.get_xattrs(caller, _path(request.src), names)
+        return xattr_pb2.GetXAttrsResponseProto(
+            xAttrs=[hdfs_values.xattr_to_proto(name, value) for name, value in values.items()]
+        )
+
+    def list_xattrs(self, caller: Caller, request: xattr_pb2.ListXAttrsRequestProto) -> Message:
+        names = self.namespace.list_xattrs(caller, _path(request.src))
+        return xattr_pb2.ListXAttrsResponseProto(xAttrs=[hdfs_values.xattr_to_proto(name) for name in names])
+
+    def msync(self, caller: Caller, request: pb.MsyncRequestProto) -> Message:
+        # Every namenode reads the one database: there is no standby state to catch up with.
+        return pb.MsyncResponseProto()
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def mkdirs(self, caller: Caller, request: pb.MkdirsRequestProto) -> Message:
+        created = self.namespace.mkdirs(
+            caller, _path(request.src), request.masked.perm, create_parent=request.createParent
+        )
+        return pb.MkdirsResponseProto(result=created)
+
+    def create(self, caller: Caller, request: pb.CreateRequestProto) -> Message:
+        flags = request.createFlag
+        if flags & pb.APPEND:
+            raise InvalidArgument("append is not supported until files hold data (the datanode issue)")
+        if not flags & (pb.CREATE | pb.OVERWRITE):
+            raise InvalidArgument(f"create flag {flags} asks neither to CREATE nor to OVERWRITE")
+        status = self.namespace.create(
+            caller,
+            _path(request.src),
+            request.masked.perm,
+            overwrite=bool(flags & pb.OVERWRITE),
+            create_parent=request.createParent,
+            replication=request.replication,
+            block_size=request.blockSize,
+            holder=_text(request.clientName, "clientName"),
+        )
+        return pb.CreateResponseProto(fs=hdfs_values.status_to_proto(status, local_name=False))
+
+    def complete(self, caller: Caller, request: pb.CompleteRequestProto) -> Message:
+        if request.HasField("last") and request.last.numBytes:
+            raise InvalidArgument("files hold no blocks until the datanode issue: nothing to complete")
+        closed = self.namespace.complete(
+            caller, _path(request.src), _text(request.clientName, "clientName"), request.fileId
+        )
+        return pb.CompleteResponseProto(result=closed)
+
+    def renew_lease(self, caller: Caller, request: pb.RenewLeaseRequestProto) -> Message:
+        self.namespace.renew_lease(caller, _text(request.clientName, "clientName"))
+        return pb.RenewLeaseResponseProto()
+
+    def rename(self, caller: Caller, request: pb.RenameRequestProto) -> Message:
+        renamed = self.namespace.rename_legacy(caller, _path(request.src), _path(request.dst))
+        return pb.RenameResponseProto(result=renamed)
+
+    def rename2(self, caller: Caller, request: pb.Rename2RequestProto) -> Message:
+        self.namespace.rename(caller, _path(request.src), _path(request.dst), overwrite=request.overwriteDest)
+        return pb.Rename2ResponseProto()
+
+    def delete(self, caller: Caller, request: pb.DeleteRequestProto) -> Message:
+        deleted = self.namespace.delete(caller, _path(request.src), recursive=request.recursive)
+        return pb.DeleteResponseProto(result=deleted)
+
+    def set_permission(self, caller: Caller, request: pb.SetPermissionRequestProto) -> Message:
+        self.namespace.set_permission(caller, _path(request.src), request.permission.perm)
+        return pb.SetPermissionResponseProto()
+
+    def set_owner(self, caller: Caller, request: pb.SetOwnerRequestProto) -> Message:
+        owner = _text(request.username, "username") if request.HasField("username") else None
+        group = _text(request.groupname, "groupname") if request.HasField("groupname") else None
+        self.namespace.set_owner(caller, _path(request.src), owner, group)
+        return pb.SetOwnerResponseProto()
+
+    def set_times(self, caller: Caller, request: pb.SetTimesRequestProto) -> Message:
+        self.namespace.set_times(
+            caller,
+            _path(request.src),
+            hdfs_values.from_uint64(request.mtime),
+            hdfs_values.from_uint64(request.atime),
+        )
+        return pb.SetTimesResponseProto()
+
+    def set_replication(self, caller: Caller, request: pb.SetReplicationRequestProto) -> Message:
+        changed = self.namespace.set_replication(caller, _path(request.src), request.replication)
+        return pb.SetReplicationResponseProto(result=changed)
+
+    def create_symlink(self, caller: Caller, request: pb.CreateSymlinkRequestProto) -> Message:
+        self.namespace.create_symlink(
+            caller, _text(request.target, "target"), _path(request.link), create_parent=request.createParent
+        )
+        return pb.CreateSymlinkResponseProto()
+
+    def set_xattr(self, caller: Caller, request: xattr_pb2.SetXAttrRequestProto) -> Message:
+        if not request.HasField("xAttr"):
+            raise InvalidArgument("setXAttr needs an xAttr")
+        # Hadoop's client always sends the flag; an absent one means "create or replace".
+        flags = XAttrSetFlag(request.flag) if request.flag else XAttrSetFlag.CREATE | XAttrSetFlag.REPLACE
+        name = hdfs_values.xattr_name(request.xAttr)
+        self.namespace.set_xattr(caller, _path(request.src), name, request.xAttr.value, flags)
+        return xattr_pb2.SetXAttrResponseProto()
+
+    def remove_xattr(self, caller: Caller, request: xattr_pb2.RemoveXAttrRequestProto) -> Message:
+        if not request.HasField("xAttr"):
+            raise InvalidArgument("removeXAttr needs an xAttr")
+        self.namespace.remove_xattr(caller, _path(request.src), hdfs_values.xattr_name(request.xAttr))
+        return xattr_pb2.RemoveXAttrResponseProto()
+
+
+def _text(value: object, field: str) -> str:
+    # upb hands a string field holding invalid UTF-8 back as bytes instead of failing the parse.
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{field} is not valid UTF-8")
+    return value
+
+
+def _path(value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidPath("path is not valid UTF-8")
+    return value
+
+
+def _method(name: str, request_type: type[Message], handler: Handler, *, read_only: bool) -> Method:
+    return Method(name, request_type, handler, read_only)
+
+
+S = ClientProtocolService
+METHODS: dict[str, Method] = {
+    method.name: method
+    for method in (
+        _method("getFileInfo", pb.GetFileInfoRequestProto, S.get_file_info, read_only=True),
+        _method("getFileLinkInfo", pb.GetFileLinkInfoRequestProto, S.get_file_link_info, read_only=True),
+        _method("getListing", pb.GetListingRequestProto, S.get_listing, read_only=True),
+        _method("getBlockLocations", pb.GetBlockLocationsRequestProto, S.get_block_locations, read_only=True),
+        _method("getContentSummary", pb.GetContentSummaryRequestProto, S.get_content_summary, read_only=True),
+        _method("getLinkTarget", pb.GetLinkTargetRequestProto, S.get_link_target, read_only=True),
+        _method("getServerDefaults", pb.GetServerDefaultsRequestProto, S.get_server_defaults, read_only=True),
+        _method("getFsStats", pb.GetFsStatusRequestProto, S.get_fs_stats, read_only=True),
+        _method("getXAttrs", xattr_pb2.GetXAttrsRequestProto, S.get_xattrs, read_only=True),
+        _method("listXAttrs", xattr_pb2.ListXAttrsRequestProto, S.list_xattrs, read_only=True),
+        _method("msync", pb.MsyncRequestProto, S.msync, read_only=True),
+        _method("mkdirs", pb.MkdirsRequestProto, S.mkdirs, read_only=False),
+        _method("create", pb.CreateRequestProto, S.create, read_only=False),
+        _method("complete", pb.CompleteRequestProto, S.complete, read_only=False),
+        _method("renewLease", pb.RenewLeaseRequestProto, S.renew_lease, read_only=False),
+        _method("rename", pb.RenameRequestProto, S.rename, read_only=False),
+        _method("rename2", pb.Rename2RequestProto, S.rename2, read_only=False),
+        _method("delete", pb.DeleteRequestProto, S.delete, read_only=False),
+        _method("setPermission", pb.SetPermissionRequestProto, S.set_permission, read_only=False),
+        _method("setOwner", pb.SetOwnerRequestProto, S.set_owner, read_only=False),
+        _method("setTimes", pb.SetTimesRequestProto, S.set_times, read_only=False),
+        _method("setReplication", pb.SetReplicationRequestProto, S.set_replication, read_only=False),
+        _method("createSymlink", pb.CreateSymlinkRequestProto, S.create_symlink, read_only=False),
+        _method("setXAttr", xattr_pb2.SetXAttrRequestProto, S.set_xattr, read_only=False),
+        _method("removeXAttr", xattr_pb2.RemoveXAttrRequestProto, S.remove_xattr, read_only=False),
+    )
+}

@@ -1,0 +1,77 @@
+"""`hopsfs namenode`: one namenode process in the foreground.
+
+It opens the metadata store (formatting an empty embedded store first when asked), serves Hadoop IPC
+until SIGINT or SIGTERM, then stops accepting, finishes the calls it started and exits 0. Once it
+listens it prints one line, `hopsfs namenode serving hopsfs://HOST:PORT (pid N)`, which `hopsfs up`
+and the tests wait for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass
+
+from hopsfs.config import DEFAULT_SUPERGROUP, current_user
+from namenode.dal.store import MetadataStore
+from namenode.engine.namespace import Namespace
+from namenode.ipc.server import HANDLER_THREADS_DEFAULT, NamenodeServer
+
+READY_PREFIX = "hopsfs namenode serving "
+
+
+@dataclass(frozen=True, slots=True)
+class NamenodeOptions:
+    metadata_url: str
+    host: str = "127.0.0.1"
+    port: int = 8020
+    reuse_port: bool = False
+    handler_threads: int = HANDLER_THREADS_DEFAULT
+    format_if_empty: bool = False
+
+
+def run_namenode(options: NamenodeOptions) -> int:
+    """Serve until a stop signal; returns the process exit code."""
+    _use_uvloop()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    store = MetadataStore(options.metadata_url)
+    try:
+        if options.format_if_empty and not store.is_formatted():
+            store.format(
+                superuser=current_user(), supergroup=DEFAULT_SUPERGROUP, now_ms=int(time.time() * 1000)
+            )
+        namespace = Namespace(store)
+        asyncio.run(_serve(namespace, options))
+    finally:
+        store.dispose()
+    return 0
+
+
+async def _serve(namespace: Namespace, options: NamenodeOptions) -> None:
+    server = NamenodeServer(namespace, handler_threads=options.handler_threads)
+    port = await server.start(options.host, options.port, reuse_port=options.reuse_port)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stopping.set)
+    print(f"{READY_PREFIX}hopsfs://{_url_host(options.host)}:{port} (pid {os.getpid()})", flush=True)
+    await stopping.wait()
+    await server.stop()
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def _use_uvloop() -> None:
+    try:
+        import uvloop
+    except ImportError:  # a platform without uvloop wheels still runs, on the stock loop
+        logging.getLogger("hopsfs.namenode").warning("uvloop is not installed: using the asyncio loop")
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
