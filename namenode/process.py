@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 import time
 from dataclasses import dataclass
 
@@ -45,6 +46,10 @@ def run_namenode(options: NamenodeOptions) -> int:
             )
         namespace = Namespace(store)
         asyncio.run(_serve(namespace, options))
+    except OSError as error:
+        # Almost always the port: taken by another process, or an address this host does not have.
+        print(f"hopsfs namenode: cannot serve on {options.host}:{options.port}: {error}", file=sys.stderr)
+        return 1
     finally:
         store.dispose()
     return 0

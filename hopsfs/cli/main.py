@@ -13,15 +13,21 @@ from collections.abc import Sequence
 
 from hopsfs import __version__
 from hopsfs.config import DEFAULT_SUPERGROUP, NodeConfig, current_user, resolve_config
-from hopsfs.errors import HopsFSError
+from hopsfs.errors import HopsFSError, InvalidArgument
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments_list = list(sys.argv[1:] if argv is None else argv)
+    if arguments_list[:1] == ["dfs"]:
+        # `hopsfs dfs -ls /` takes Hadoop-style options that argparse would read as its own.
+        from hopsfs.cli.dfs import main as dfs_main
+
+        return dfs_main(arguments_list[1:])
     parser = _parser()
-    arguments = parser.parse_args(argv)
+    arguments = parser.parse_args(arguments_list)
     if not getattr(arguments, "handler", None):
         parser.print_help()
         return EXIT_USAGE
@@ -48,8 +54,10 @@ def _parser() -> argparse.ArgumentParser:
 
     up_command = commands.add_parser("up", help="start hopsfs on this machine (embedded SQLite by default)")
     _add_store_options(up_command)
+    up_command.add_argument("--host", default="127.0.0.1", help="address the namenodes listen on")
+    up_command.add_argument("--port", type=int, default=8020, help="namenode port (0: any free port)")
     up_command.add_argument(
-        "--port", type=int, default=8020, help="namenode port (from the namenode issue on)"
+        "--namenodes", type=int, default=2, help="namenode processes sharing the port (default 2)"
     )
     up_command.set_defaults(handler=_up)
 
@@ -69,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
         "--format", action="store_true", help="format the metadata store first if it is empty"
     )
     namenode_command.set_defaults(handler=_namenode)
+
+    commands.add_parser("dfs", help="filesystem commands like `hdfs dfs` (hopsfs dfs -help)", add_help=False)
 
     fsck_command = commands.add_parser("fsck", help="check the namespace's invariants in the metadata store")
     _add_store_options(fsck_command)
@@ -114,10 +124,9 @@ def _format(arguments: argparse.Namespace) -> int:
 
 
 def _up(arguments: argparse.Namespace) -> int:
-    """Format on first use, open the namespace and report it. The namenode server comes next."""
-    from hopsfs.types import Caller
+    """Format on first use, then run the local cluster in the foreground until Ctrl-C or SIGTERM."""
+    from hopsfs.cli.cluster import ClusterOptions, run_cluster
     from namenode.dal.store import MetadataStore
-    from namenode.engine.namespace import Namespace
 
     config = _config(arguments)
     store = MetadataStore(config.metadata_url)
@@ -126,16 +135,26 @@ def _up(arguments: argparse.Namespace) -> int:
             settings = store.format(
                 superuser=current_user(), supergroup=DEFAULT_SUPERGROUP, now_ms=int(time.time() * 1000)
             )
-            print(f"formatted a new namespace (cluster {settings['cluster_id']})")
-        namespace = Namespace(store)
-        root = namespace.stat(Caller(namespace.settings["superuser"]), "/")
-        print(
-            f"hopsfs metadata store ready: {_shown(config.metadata_url)} "
-            f"(root has {root.children_count} entries, superuser {namespace.settings['superuser']})"
-        )
+            print(
+                f"hopsfs up: formatted a new namespace in {_shown(config.metadata_url)} "
+                f"(cluster {settings['cluster_id']}, superuser {settings['superuser']})",
+                flush=True,
+            )
+        else:
+            store.open_settings()  # refuses a store of another schema version before anything starts
     finally:
         store.dispose()
-    return 0
+    if arguments.namenodes < 1:
+        raise InvalidArgument("--namenodes must be at least 1")
+    return run_cluster(
+        ClusterOptions(
+            data_dir=config.data_dir,
+            metadata_url=config.metadata_url,
+            host=arguments.host,
+            port=arguments.port,
+            namenodes=arguments.namenodes,
+        )
+    )
 
 
 def _namenode(arguments: argparse.Namespace) -> int:

@@ -1,0 +1,224 @@
+"""`hopsfs up`: a whole local cluster in the foreground, supervised.
+
+It formats the metadata store on first use, starts the namenode processes (by default two, sharing
+one port with SO_REUSEPORT, so the cluster is multi-active from the start), prints
+`hopsfs up: serving hopsfs://127.0.0.1:PORT ...` once they all listen, and then watches them: a
+process that dies is started again (at most `RESTARTS_MAX` times a minute, then the cluster stops
+and the command fails). Ctrl-C or SIGTERM stops every process (SIGTERM, then SIGKILL after
+`STOP_TIMEOUT_S`) and exits 0. Each process logs to DATA_DIR/logs/NAME.log.
+
+Datanodes and the CDC service join this list with their issues.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from hopsfs.errors import HopsFSError
+
+NAMENODE_READY = re.compile(r"hopsfs namenode serving hopsfs://([^\s:]+|\[[^\]]+\]):(\d+)")
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 15.0
+RESTARTS_MAX = 5
+RESTART_WINDOW_S = 60.0
+_POLL_S = 0.2
+
+
+class ClusterError(HopsFSError):
+    """A cluster process would not start, or kept dying."""
+
+
+@dataclass
+class ManagedProcess:
+    name: str
+    command: list[str]
+    log_path: Path
+    process: subprocess.Popen[str] | None = None
+    ready_match: re.Match[str] | None = None
+    last_lines: deque[str] = field(default_factory=lambda: deque(maxlen=5))
+    restarts: deque[float] = field(default_factory=deque)
+
+    def start(self, ready: re.Pattern[str]) -> re.Match[str]:
+        """Start the process and wait until it prints its ready line; ClusterError if it dies first."""
+        self.ready_match = None
+        self.process = subprocess.Popen(
+            self.command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+            # Own process group: Ctrl-C reaches the supervisor, which stops children in order.
+            start_new_session=True,
+        )
+        became_ready = threading.Event()
+        log = self.log_path.open("a", encoding="utf-8")
+        threading.Thread(
+            target=self._drain, args=(self.process, log, ready, became_ready), daemon=True
+        ).start()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not became_ready.wait(_POLL_S):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                detail = " | ".join(self.last_lines) or "no output"
+                raise ClusterError(f"{self.name} did not start ({detail}); log: {self.log_path}")
+        assert self.ready_match is not None
+        return self.ready_match
+
+    def _drain(
+        self,
+        process: subprocess.Popen[str],
+        log: TextIO,
+        ready: re.Pattern[str],
+        became_ready: threading.Event,
+    ) -> None:
+        assert process.stdout is not None
+        with log:
+            for line in process.stdout:
+                log.write(line)
+                log.flush()
+                self.last_lines.append(line.rstrip())
+                if self.ready_match is None:
+                    match = ready.search(line)
+                    if match:
+                        self.ready_match = match
+                        became_ready.set()
+
+    def exited(self) -> bool:
+        return self.process is not None and self.process.poll() is not None
+
+    def signal(self, number: int) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(number)
+
+    def stop(self) -> None:
+        self.signal(signal.SIGTERM)
+        if self.process is None:
+            return
+        try:
+            self.process.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterOptions:
+    data_dir: Path
+    metadata_url: str
+    host: str = "127.0.0.1"
+    port: int = 8020
+    namenodes: int = 2
+
+
+class LocalCluster:
+    def __init__(self, options: ClusterOptions) -> None:
+        self.options = options
+        self.log_dir = options.data_dir / "logs"
+        self.processes: list[ManagedProcess] = []
+        self.port = options.port
+        self._stopping = threading.Event()
+
+    def start(self) -> str:
+        """Start every process; returns the cluster's URL."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        shared_port = self.options.namenodes > 1
+        for index in range(1, self.options.namenodes + 1):
+            namenode = ManagedProcess(
+                f"namenode-{index}",
+                self._namenode_command(shared_port),
+                self.log_dir / f"namenode-{index}.log",
+            )
+            self.processes.append(namenode)
+            match = namenode.start(NAMENODE_READY)
+            # The first namenode may have picked a free port (--port 0): the others join it there.
+            self.port = int(match.group(2))
+        return self.url
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.options.host in ("0.0.0.0", "") else self.options.host
+        return f"hopsfs://{host}:{self.port}"
+
+    def supervise(self) -> None:
+        """Restart processes that die until `request_stop`; ClusterError when one keeps dying."""
+        while not self._stopping.wait(_POLL_S):
+            for managed in self.processes:
+                if managed.exited() and not self._stopping.is_set():
+                    self._restart(managed)
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        for managed in self.processes:
+            managed.signal(signal.SIGTERM)
+        for managed in reversed(self.processes):
+            managed.stop()
+
+    def _restart(self, managed: ManagedProcess) -> None:
+        now = time.monotonic()
+        code = managed.process.returncode if managed.process else None
+        while managed.restarts and now - managed.restarts[0] > RESTART_WINDOW_S:
+            managed.restarts.popleft()
+        if len(managed.restarts) >= RESTARTS_MAX:
+            raise ClusterError(
+                f"{managed.name} exited {RESTARTS_MAX + 1} times within {RESTART_WINDOW_S:.0f} s "
+                f"(last exit code {code}); log: {managed.log_path}"
+            )
+        managed.restarts.append(now)
+        print(f"hopsfs up: {managed.name} exited with code {code}; starting it again", flush=True)
+        managed.start(NAMENODE_READY)
+
+    def _namenode_command(self, shared_port: bool) -> list[str]:
+        command = [
+            sys.executable,
+            "-m",
+            "hopsfs.cli.main",
+            "namenode",
+            "--data-dir",
+            str(self.options.data_dir),
+            "--metadata-url",
+            self.options.metadata_url,
+            "--host",
+            self.options.host,
+            "--port",
+            str(self.port),
+        ]
+        if shared_port:
+            command.append("--reuse-port")
+        return command
+
+
+def run_cluster(options: ClusterOptions) -> int:
+    """Run until Ctrl-C / SIGTERM; 0 after a clean stop, 1 if a process kept failing."""
+    cluster = LocalCluster(options)
+    previous = {
+        number: signal.signal(number, lambda *_: cluster.request_stop())
+        for number in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        url = cluster.start()
+        print(
+            f"hopsfs up: serving {url} ({options.namenodes} namenode(s), pid {os.getpid()}; "
+            f"logs in {cluster.log_dir}). Ctrl-C stops it.",
+            flush=True,
+        )
+        cluster.supervise()
+        print("hopsfs up: stopping", flush=True)
+        return 0
+    finally:
+        cluster.stop()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
