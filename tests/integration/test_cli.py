@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -25,14 +26,34 @@ def _hopsfs(*arguments: str, home: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _up_until_serving(home: Path) -> str:
+    """Run `hopsfs up --port 0` in the default data dir until it serves, SIGTERM it; its output."""
+    environment = {**os.environ, "HOME": str(home), "HADOOP_USER_NAME": "hdfs"}
+    environment.pop("HOPSFS_METADATA_URL", None)
+    environment.pop("HOPSFS_DATA_DIR", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hopsfs.cli.main", "up", "--port", "0", "--namenodes", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=environment,
+    )
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if "hopsfs up: serving hopsfs://127.0.0.1:" in line:
+            process.send_signal(signal.SIGTERM)
+    assert process.wait(60) == 0, lines
+    return "".join(lines)
+
+
 def test_up_formats_once_then_reopens_in_the_default_data_dir(tmp_path: Path) -> None:
-    first = _hopsfs("up", home=tmp_path)
-    assert first.returncode == 0, first.stderr
-    assert "formatted a new namespace" in first.stdout
+    first = _up_until_serving(tmp_path)
+    assert "formatted a new namespace" in first and "superuser hdfs" in first
     assert (tmp_path / ".hopsfs" / "metadata.db").exists()
-    second = _hopsfs("up", home=tmp_path)
-    assert second.returncode == 0, second.stderr
-    assert "formatted" not in second.stdout and "superuser hdfs" in second.stdout
+    second = _up_until_serving(tmp_path)
+    assert "formatted" not in second and "hopsfs up: stopping" in second
 
 
 def test_format_refuses_a_formatted_store_with_one_line(tmp_path: Path) -> None:
@@ -65,7 +86,7 @@ def test_bad_input_is_one_clear_line_and_a_nonzero_exit(
 
 def test_fsck_reports_a_healthy_namespace_and_finds_an_orphan(tmp_path: Path) -> None:
     data_dir = tmp_path / "state"
-    assert _hopsfs("up", "--data-dir", str(data_dir), home=tmp_path).returncode == 0
+    assert _hopsfs("format", "--data-dir", str(data_dir), home=tmp_path).returncode == 0
     healthy = _hopsfs("fsck", "--data-dir", str(data_dir), home=tmp_path)
     assert healthy.returncode == 0 and "healthy" in healthy.stdout
     with sqlite3.connect(data_dir / "metadata.db") as connection:
