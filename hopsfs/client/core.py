@@ -143,12 +143,18 @@ class AsyncClient:
         return entries
 
     async def walk(self, path: str) -> AsyncIterator[FileStatus]:
-        """Every entry below `path`, depth first, directories before their contents."""
-        for entry in await self.list(path):
+        """Every entry below `path`, depth first, directories before their contents. Symlinks are
+        reported, not followed."""
+        # An explicit stack: depth is bounded by the path limit, not by Python's recursion limit.
+        pending = [iter(await self.list(path))]
+        while pending:
+            entry = next(pending[-1], None)
+            if entry is None:
+                pending.pop()
+                continue
             yield entry
             if entry.is_directory:
-                async for below in self.walk(entry.path):
-                    yield below
+                pending.append(iter(await self.list(entry.path)))
 
     async def content_summary(self, path: str) -> ContentSummary:
         response = await self._call(
