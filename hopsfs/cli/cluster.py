@@ -60,6 +60,7 @@ class ManagedProcess:
             bufsize=1,
             # Own process group: Ctrl-C reaches the supervisor, which stops children in order.
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         became_ready = threading.Event()
         log = self.log_path.open("a", encoding="utf-8")
@@ -110,6 +111,17 @@ class ManagedProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGTERM it when the supervisor dies, even by SIGKILL,
+    so a killed `hopsfs up` never leaves namenodes behind holding its port."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 @dataclass(frozen=True, slots=True)

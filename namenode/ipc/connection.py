@@ -5,8 +5,11 @@ Read-only calls run on the event loop when the server says the store answers fas
 SQLite: a point read costs less than a thread hop); everything else runs in the server's thread pool.
 A client that sends faster than calls finish is paused (transport.pause_reading) at
 `CALLS_PAUSE_READING` calls in flight and resumed at half that, so the codec's own bound is never the
-thing that stops a well-behaved client. A peer that breaks the protocol gets Hadoop's FATAL response
-and the connection is closed; other connections never notice.
+thing that stops a well-behaved client. A client that does not read its responses is paused the same
+way once the transport's write buffer passes its high-water mark (pause_writing). Events the codec
+already parsed from one read wait in `_backlog` while either pause holds, so the calls running and the
+responses buffered stay bounded whatever one read delivered. A peer that breaks the protocol gets
+Hadoop's FATAL response and the connection is closed; other connections never notice.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
@@ -30,6 +34,7 @@ from hopsfs.protocol.ipc_codec import (
     SaslMessage,
     ServerConnection,
 )
+from hopsfs.protocol.ipc_events import ServerEvent
 from hopsfs.protocol.ipc_wire import CLIENT_PROTOCOL_NAME
 from hopsfs.protocol.proto.rpc_header_pb2 import RpcResponseHeaderProto
 from hopsfs.types import Caller
@@ -56,6 +61,13 @@ class IpcConnection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._caller: Caller | None = None
         self._reading_paused = False
+        self._writing_paused = False
+        # Parsed events not yet acted on; holds at most what one read delivered (reading is paused
+        # while it is not empty).
+        self._backlog: deque[ServerEvent] = deque()
+        self._dispatching = False
+        # Calls started and not yet finished; the codec's count also holds the calls in the backlog.
+        self._calls_running = 0
         self.opened_at = time.monotonic()
         self.last_activity = self.opened_at
         self.peer = "?"
@@ -70,6 +82,7 @@ class IpcConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
+        self._backlog.clear()
         self._server.connection_closed(self)
 
     def data_received(self, data: bytes) -> None:
@@ -79,17 +92,18 @@ class IpcConnection(asyncio.Protocol):
         except RemoteProtocolError as error:
             self._fail(error)
             return
-        for event in events:
-            if isinstance(event, Call):
-                self._start_call(event)
-            elif isinstance(event, SaslMessage):
-                self._answer_sasl(event)
-            elif isinstance(event, ConnectionContext):
-                self._accept_context(event)
-            elif isinstance(event, ConnectionClosed):
-                self.close()
-            if self._transport is None:
-                return
+        self._backlog.extend(events)
+        self._dispatch_backlog()
+
+    def pause_writing(self) -> None:
+        # The peer is not reading its responses: start nothing new until it does, so a client that
+        # only sends cannot grow the write buffer without bound.
+        self._writing_paused = True
+        self._update_reading()
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        self._dispatch_backlog()
 
     def eof_received(self) -> bool:
         try:
@@ -107,12 +121,60 @@ class IpcConnection(asyncio.Protocol):
 
     @property
     def calls_in_flight(self) -> int:
-        return self._codec.calls_in_flight
+        """Calls running now. Calls parked in the backlog behind a client that stopped reading its
+        responses do not count: such a connection is idle, and the sweeper may close it."""
+        return self._calls_running
 
     def close(self) -> None:
+        self._backlog.clear()
         if self._transport is not None:
             self._transport.close()
             self._transport = None
+
+    def abort(self) -> None:
+        """Drop the connection now, discarding unsent responses. close() first flushes the write
+        buffer, which never happens when the peer stopped reading: the sweeper aborts instead."""
+        self._backlog.clear()
+        if self._transport is not None:
+            self._transport.abort()
+            self._transport = None
+
+    # -- flow control ---------------------------------------------------------------------------
+
+    def _dispatch_backlog(self) -> None:
+        """Act on parsed events in order while the peer reads its responses and calls are not piling up."""
+        if self._dispatching:
+            return  # an inline call finished inside the loop below, which carries on by itself
+        self._dispatching = True
+        try:
+            while self._backlog and self._transport is not None and not self._must_wait():
+                event = self._backlog.popleft()
+                if isinstance(event, Call):
+                    self._start_call(event)
+                elif isinstance(event, SaslMessage):
+                    self._answer_sasl(event)
+                elif isinstance(event, ConnectionContext):
+                    self._accept_context(event)
+                elif isinstance(event, ConnectionClosed):
+                    self.close()
+        finally:
+            self._dispatching = False
+        self._update_reading()
+
+    def _must_wait(self) -> bool:
+        return self._writing_paused or self._calls_running >= CALLS_PAUSE_READING
+
+    def _update_reading(self) -> None:
+        """Read while nothing waits; resume only once calls in flight fell to half the pause mark."""
+        if self._transport is None:
+            return
+        if self._backlog or self._must_wait():
+            if not self._reading_paused:
+                self._reading_paused = True
+                self._transport.pause_reading()
+        elif self._reading_paused and self._calls_running <= CALLS_PAUSE_READING // 2:
+            self._reading_paused = False
+            self._transport.resume_reading()
 
     # -- handshake ------------------------------------------------------------------------------
 
@@ -152,14 +214,11 @@ class IpcConnection(asyncio.Protocol):
         assert caller is not None  # the codec admits calls only after the context
         server = self._server
         server.calls_started += 1
-        if method.read_only and server.inline_reads:
+        self._calls_running += 1
+        if method.read_only and not method.walks_subtree and server.inline_reads:
             self._finish_call(call, method, *_run(server, caller, method, call.request_bytes))
             return
         future = server.executor.submit(_run, server, caller, method, call.request_bytes)
-        if self._codec.calls_in_flight >= CALLS_PAUSE_READING and not self._reading_paused:
-            self._reading_paused = True
-            if self._transport is not None:
-                self._transport.pause_reading()
         loop = server.loop
 
         def done(finished: Future[tuple[Message | None, BaseException | None]]) -> None:
@@ -190,6 +249,7 @@ class IpcConnection(asyncio.Protocol):
         self, call: Call, method: Method, response: Message | None, error: BaseException | None
     ) -> None:
         self.last_activity = time.monotonic()
+        self._calls_running -= 1
         if self._transport is None:
             return  # the client went away while its call ran; the call's effects stand
         if response is not None:
@@ -207,10 +267,7 @@ class IpcConnection(asyncio.Protocol):
             self._server.calls_failed += 1
             log.error("%s from %s failed", method.name, self.peer, exc_info=error)
             self._write_error(call.call_id, IO_EXCEPTION, f"internal error in {method.name}: {error!r}")
-        if self._reading_paused and self._codec.calls_in_flight <= CALLS_PAUSE_READING // 2:
-            self._reading_paused = False
-            if self._transport is not None:
-                self._transport.resume_reading()
+        self._dispatch_backlog()
 
     # -- output ---------------------------------------------------------------------------------
 

@@ -102,11 +102,13 @@ class NamenodeServer:
             await asyncio.sleep(_SWEEP_INTERVAL_S)
             now = time.monotonic()
             for connection in list(self.connections):
+                # abort, not close: a peer that does not read would keep a closing transport (and the
+                # responses it buffered) alive forever.
                 if not connection.handshake_done and now - connection.opened_at > self.handshake_timeout_s:
                     log.info("closing %s: no handshake in %.0f s", connection.peer, self.handshake_timeout_s)
-                    connection.close()
+                    connection.abort()
                 elif connection.calls_in_flight == 0 and now - connection.last_activity > self.idle_timeout_s:
-                    connection.close()
+                    connection.abort()
 
 
 def _listening_socket(host: str, port: int, reuse_port: bool) -> socket.socket:

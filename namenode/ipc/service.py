@@ -2,7 +2,9 @@
 builds its response. No I/O here; the connection code decides which thread runs a method.
 
 Methods are looked up by their wire name in `METHODS`. `read_only` marks the ones that never write
-the store (the connection may run those on the event loop when the store answers in microseconds).
+the store (the connection may run those on the event loop when the store answers in microseconds);
+`walks_subtree` marks reads whose cost grows with the subtree below the path, which always go to a
+handler thread: on the event loop they would stall every other connection for the whole walk.
 HDFS answers "does not exist" with an absent field for getFileInfo, getFileLinkInfo and getListing,
 and with FileNotFoundException everywhere else; so does this service.
 """
@@ -33,6 +35,7 @@ class Method:
     request_type: type[Message]
     handler: Handler
     read_only: bool
+    walks_subtree: bool
 
 
 class ClientProtocolService:
@@ -234,11 +237,17 @@ def _text(value: object, field: str) -> str:
 def _path(value: object) -> str:
     if not isinstance(value, str):
         raise InvalidPath("path is not valid UTF-8")
+    if len(value) > 1 and value.endswith("/"):
+        # HDFS accepts a path that ends with "/" (DFSUtil.isValidName) and clients send one:
+        # hdfs-native's glob lists "/dir/". The engine wants normalized paths.
+        return value.rstrip("/") or "/"
     return value
 
 
-def _method(name: str, request_type: type[Message], handler: Handler, *, read_only: bool) -> Method:
-    return Method(name, request_type, handler, read_only)
+def _method(
+    name: str, request_type: type[Message], handler: Handler, *, read_only: bool, walks_subtree: bool = False
+) -> Method:
+    return Method(name, request_type, handler, read_only, walks_subtree)
 
 
 S = ClientProtocolService
@@ -249,7 +258,13 @@ METHODS: dict[str, Method] = {
         _method("getFileLinkInfo", pb.GetFileLinkInfoRequestProto, S.get_file_link_info, read_only=True),
         _method("getListing", pb.GetListingRequestProto, S.get_listing, read_only=True),
         _method("getBlockLocations", pb.GetBlockLocationsRequestProto, S.get_block_locations, read_only=True),
-        _method("getContentSummary", pb.GetContentSummaryRequestProto, S.get_content_summary, read_only=True),
+        _method(
+            "getContentSummary",
+            pb.GetContentSummaryRequestProto,
+            S.get_content_summary,
+            read_only=True,
+            walks_subtree=True,
+        ),
         _method("getLinkTarget", pb.GetLinkTargetRequestProto, S.get_link_target, read_only=True),
         _method("getServerDefaults", pb.GetServerDefaultsRequestProto, S.get_server_defaults, read_only=True),
         _method("getFsStats", pb.GetFsStatusRequestProto, S.get_fs_stats, read_only=True),

@@ -162,3 +162,14 @@ def test_up_refuses_nonsense_namenode_counts(tmp_path: Path, namenodes: str) -> 
     )
     assert result.returncode == 1
     assert result.stderr.strip() == "hopsfs: InvalidArgument: --namenodes must be at least 1"
+
+
+def test_a_killed_supervisor_takes_its_namenodes_with_it(tmp_path: Path) -> None:
+    up = UpProcess(tmp_path / "cluster", "--port", "0")
+    try:
+        up.wait_for(SERVING)
+        pids = up.namenode_pids()
+        assert all(_alive(pid) for pid in pids)
+    finally:
+        up.stop(signal.SIGKILL)
+    assert wait_until(lambda: not any(_alive(pid) for pid in pids), 15)
