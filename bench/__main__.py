@@ -1,17 +1,21 @@
-"""`python -m bench engine [options]` runs `python -m bench.engine [options]`."""
+"""`python -m bench NAME [options]` runs `python -m bench.NAME [options]` (engine, rpc)."""
 
 from __future__ import annotations
 
 import sys
 
-BENCHMARKS = ("engine",)
+BENCHMARKS = ("engine", "rpc")
 
 
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in BENCHMARKS:
         choices = ",".join(BENCHMARKS)
-        print(f"usage: python -m bench {{{choices}}} [options]  (see python -m bench.engine --help)")
+        print(f"usage: python -m bench {{{choices}}} [options]  (see python -m bench.NAME --help)")
         return 2
+    if argv[0] == "rpc":
+        from bench.rpc.__main__ import main as rpc_main
+
+        return rpc_main(argv[1:])
     from bench.engine.__main__ import main as engine_main
 
     return engine_main(argv[1:])

@@ -31,6 +31,7 @@ class NamenodeOptions:
     port: int = 8020
     reuse_port: bool = False
     handler_threads: int = HANDLER_THREADS_DEFAULT
+    inline_reads: bool | None = None  # None: when the store is embedded SQLite
     format_if_empty: bool = False
 
 
@@ -56,7 +57,9 @@ def run_namenode(options: NamenodeOptions) -> int:
 
 
 async def _serve(namespace: Namespace, options: NamenodeOptions) -> None:
-    server = NamenodeServer(namespace, handler_threads=options.handler_threads)
+    server = NamenodeServer(
+        namespace, handler_threads=options.handler_threads, inline_reads=options.inline_reads
+    )
     port = await server.start(options.host, options.port, reuse_port=options.reuse_port)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

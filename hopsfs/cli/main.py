@@ -74,6 +74,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     namenode_command.add_argument("--handler-threads", type=int, default=8, help="threads running calls")
     namenode_command.add_argument(
+        "--inline-reads",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="run point reads on the event loop instead of a handler thread "
+        "(auto: with SQLite; always saves ~95 us of CPU per read on MariaDB, at the cost of "
+        "other connections waiting during each database round trip)",
+    )
+    namenode_command.add_argument(
         "--format", action="store_true", help="format the metadata store first if it is empty"
     )
     namenode_command.set_defaults(handler=_namenode)
@@ -168,6 +176,7 @@ def _namenode(arguments: argparse.Namespace) -> int:
             port=arguments.port,
             reuse_port=arguments.reuse_port,
             handler_threads=arguments.handler_threads,
+            inline_reads={"auto": None, "always": True, "never": False}[arguments.inline_reads],
             format_if_empty=arguments.format,
         )
     )

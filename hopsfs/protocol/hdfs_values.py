@@ -55,26 +55,36 @@ def status_to_proto(
     status: FileStatus, *, local_name: bool, with_locations: bool = False
 ) -> HdfsFileStatusProto:
     """HdfsFileStatusProto for `status`: `path` is the entry's name in a listing, empty for getFileInfo."""
-    proto = HdfsFileStatusProto(
-        fileType=_FILE_TYPES[status.kind],
-        path=status.name.encode("utf-8") if local_name else b"",
-        length=status.size,
-        permission=FsPermissionProto(perm=status.permission),
-        owner=status.owner,
-        group=status.group,
-        modification_time=status.modification_time_ms,
-        access_time=status.access_time_ms,
-        block_replication=status.replication if status.kind is InodeKind.FILE else 0,
-        blocksize=status.block_size if status.kind is InodeKind.FILE else 0,
-        fileId=status.inode_id,
-        childrenNum=status.children_count if status.kind is InodeKind.DIRECTORY else 0,
-        storagePolicy=status.storage_policy,
-    )
+    proto = HdfsFileStatusProto()
+    fill_status_proto(proto, status, local_name=local_name, with_locations=with_locations)
+    return proto
+
+
+def fill_status_proto(
+    proto: HdfsFileStatusProto, status: FileStatus, *, local_name: bool, with_locations: bool = False
+) -> None:
+    """Set `proto`'s fields from `status`. Filling entries made in place by `repeated.add()` costs a
+    third of building messages and copying them into a listing (measured: 135 vs 352 us per 100)."""
+    kind = status.kind
+    proto.fileType = _FILE_TYPES[kind]  # type: ignore[assignment]
+    proto.path = status.name.encode("utf-8") if local_name else b""
+    proto.length = status.size
+    proto.permission.perm = status.permission
+    proto.owner = status.owner
+    proto.group = status.group
+    proto.modification_time = status.modification_time_ms
+    proto.access_time = status.access_time_ms
+    proto.fileId = status.inode_id
+    proto.storagePolicy = status.storage_policy
+    # Hadoop sets these on every entry (0 where they do not apply); clients read absent as "unknown".
+    is_file = kind is InodeKind.FILE
+    proto.block_replication = status.replication if is_file else 0
+    proto.blocksize = status.block_size if is_file else 0
+    proto.childrenNum = status.children_count if kind is InodeKind.DIRECTORY else 0
+    if with_locations and is_file:
+        proto.locations.CopyFrom(located_blocks(status))
     if status.symlink_target is not None:
         proto.symlink = status.symlink_target.encode("utf-8")
-    if with_locations and status.kind is InodeKind.FILE:
-        proto.locations.CopyFrom(located_blocks(status))
-    return proto
 
 
 def status_from_proto(proto: HdfsFileStatusProto, path: str) -> FileStatus:

@@ -22,7 +22,6 @@ from hopsfs.protocol import hdfs_values
 from hopsfs.protocol.ipc_wire import parse_proto
 from hopsfs.protocol.proto import client_namenode_protocol_pb2 as pb
 from hopsfs.protocol.proto import xattr_pb2
-from hopsfs.protocol.proto.hdfs_pb2 import DirectoryListingProto
 from hopsfs.types import Caller, XAttrSetFlag
 from namenode.engine.namespace import Namespace
 
@@ -83,15 +82,16 @@ class ClientProtocolService:
             page = self.namespace.list(caller, path, start_after)
         except FileNotFound:
             return pb.GetListingResponseProto()
-        # A file lists as itself, under an empty name (HDFS's EMPTY_NAME).
-        entries = [
-            hdfs_values.status_to_proto(
-                entry, local_name=entry.path != path, with_locations=request.needLocation
+        response = pb.GetListingResponseProto()
+        listing = response.dirList
+        entries = listing.partialListing
+        for entry in page.entries:
+            # A file lists as itself, under an empty name (HDFS's EMPTY_NAME).
+            hdfs_values.fill_status_proto(
+                entries.add(), entry, local_name=entry.path != path, with_locations=request.needLocation
             )
-            for entry in page.entries
-        ]
-        listing = DirectoryListingProto(partialListing=entries, remainingEntries=page.remaining)
-        return pb.GetListingResponseProto(dirList=listing)
+        listing.remainingEntries = page.remaining
+        return response
 
     def get_block_locations(self, caller: Caller, request: pb.GetBlockLocationsRequestProto) -> Message:
         status = self.namespace.stat(caller, _path(request.src))
