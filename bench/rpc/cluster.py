@@ -9,26 +9,20 @@ Each process's output is drained by a thread (a chatty server never blocks on a 
 bounded to OUTPUT_LINES_MAX lines, for the error message if it dies. CPU seconds of each process are
 read from /proc (Linux), so the run can charge server CPU to the calls of a window.
 
-Bounds: START_TIMEOUT_S for the ready line, STOP_TIMEOUT_S for a clean exit before SIGKILL.
+Bounds: START_TIMEOUT_S for the ready line; `hopsfs.cli.cluster.ManagedProcess` (the launcher `hopsfs up`
+uses too) gives a stopping process STOP_TIMEOUT_S before SIGKILL.
 """
 
 from __future__ import annotations
 
-import collections
 import os
-import re
-import signal
-import subprocess
-import sys
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from hopsfs.cli.cluster import NAMENODE_READY, ManagedProcess, namenode_command
 from hopsfs.invariants import check
 
-READY_PATTERN = re.compile(r"hopsfs namenode serving hopsfs://([0-9.]+):(\d+) \(pid (\d+)\)")
 START_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 15.0
 OUTPUT_LINES_MAX = 200
 NAMENODES_MAX = 8
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
@@ -46,80 +40,41 @@ def child_environment() -> dict[str, str]:
 
 @dataclass(slots=True)
 class NamenodeProcess:
-    process: subprocess.Popen[str]
+    managed: ManagedProcess
     host: str
     port: int
-    output_lines: collections.deque[str] = field(
-        default_factory=lambda: collections.deque(maxlen=OUTPUT_LINES_MAX)
-    )
 
     @property
     def pid(self) -> int:
-        return self.process.pid
+        return self.managed.pid
+
+    @property
+    def output_lines(self) -> list[str]:
+        return list(self.managed.output_lines)
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return self.managed.alive()
 
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+    def stop(self) -> int | None:
+        return self.managed.stop()
 
 
 def start_namenode(
     metadata_url: str, port: int, reuse_port: bool, handler_threads: int = HANDLER_THREADS_DEFAULT
 ) -> NamenodeProcess:
     """One namenode process, returned once it prints its ready line."""
-    command = [
-        sys.executable,
-        "-m",
-        "hopsfs.cli.main",
-        "namenode",
-        "--metadata-url",
+    command = namenode_command(
         metadata_url,
-        "--port",
-        str(port),
-        "--handler-threads",
-        str(handler_threads),
-    ]
-    if reuse_port:
-        command.append("--reuse-port")
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        env=child_environment(),
-        cwd=REPOSITORY_ROOT,
-        bufsize=1,
+        port=port,
+        reuse_port=reuse_port,
+        extra_arguments=("--handler-threads", str(handler_threads)),
     )
-    lines: collections.deque[str] = collections.deque(maxlen=OUTPUT_LINES_MAX)
-    ready = threading.Event()
-    found: list[re.Match[str]] = []
-
-    def drain() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line.rstrip("\n"))
-            match = READY_PATTERN.search(line)
-            if match and not found:
-                found.append(match)
-                ready.set()
-        ready.set()  # the process ended: wake the waiter, which finds no match
-
-    threading.Thread(target=drain, name=f"namenode-output-{process.pid}", daemon=True).start()
-    if not ready.wait(START_TIMEOUT_S) or not found:
-        process.kill()
-        process.wait()
-        raise RuntimeError("a namenode did not start:\n" + "\n".join(lines))
-    check(int(found[0].group(3)) == process.pid, "the ready line is this process's")
-    return NamenodeProcess(process, found[0].group(1), int(found[0].group(2)), lines)
+    managed = ManagedProcess(
+        "namenode", command, environment=child_environment(), output_lines_max=OUTPUT_LINES_MAX
+    )
+    match = managed.start(NAMENODE_READY, START_TIMEOUT_S)
+    check(int(match.group(3)) == managed.pid, "the ready line is this process's")
+    return NamenodeProcess(managed, match.group(1), int(match.group(2)))
 
 
 class NamenodeGroup:

@@ -26,7 +26,7 @@ from typing import TextIO
 
 from hopsfs.errors import HopsFSError
 
-NAMENODE_READY = re.compile(r"hopsfs namenode serving hopsfs://([^\s:]+|\[[^\]]+\]):(\d+)")
+NAMENODE_READY = re.compile(r"hopsfs namenode serving hopsfs://([^\s:]+|\[[^\]]+\]):(\d+) \(pid (\d+)\)")
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
 RESTARTS_MAX = 5
@@ -40,17 +40,31 @@ class ClusterError(HopsFSError):
 
 @dataclass
 class ManagedProcess:
+    """One child process started with `start(ready)`: its output drained by a thread (to `log_path`
+    if given, and the last `output_lines_max` lines kept), and stopped with SIGTERM, then SIGKILL.
+
+    The one launcher `hopsfs up`, the RPC benchmark and the tests share.
+    """
+
     name: str
     command: list[str]
-    log_path: Path
+    log_path: Path | None = None
+    environment: dict[str, str] | None = None
+    output_lines_max: int = 200
     process: subprocess.Popen[str] | None = None
     ready_match: re.Match[str] | None = None
-    last_lines: deque[str] = field(default_factory=lambda: deque(maxlen=5))
+    output_lines: deque[str] = field(default_factory=deque)
     restarts: deque[float] = field(default_factory=deque)
 
-    def start(self, ready: re.Pattern[str]) -> re.Match[str]:
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self, ready: re.Pattern[str], timeout_s: float = START_TIMEOUT_S) -> re.Match[str]:
         """Start the process and wait until it prints its ready line; ClusterError if it dies first."""
         self.ready_match = None
+        self.output_lines = deque(maxlen=self.output_lines_max)
         self.process = subprocess.Popen(
             self.command,
             stdout=subprocess.PIPE,
@@ -58,59 +72,96 @@ class ManagedProcess:
             stdin=subprocess.DEVNULL,
             text=True,
             bufsize=1,
+            env=self.environment,
             # Own process group: Ctrl-C reaches the supervisor, which stops children in order.
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )
         became_ready = threading.Event()
-        log = self.log_path.open("a", encoding="utf-8")
+        log = self.log_path.open("a", encoding="utf-8") if self.log_path is not None else None
         threading.Thread(
-            target=self._drain, args=(self.process, log, ready, became_ready), daemon=True
+            target=self._drain,
+            args=(self.process, log, ready, became_ready),
+            name=f"{self.name}-output",
+            daemon=True,
         ).start()
-        deadline = time.monotonic() + START_TIMEOUT_S
+        deadline = time.monotonic() + timeout_s
         while not became_ready.wait(_POLL_S):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                detail = " | ".join(self.last_lines) or "no output"
-                raise ClusterError(f"{self.name} did not start ({detail}); log: {self.log_path}")
+                detail = " | ".join(list(self.output_lines)[-5:]) or "no output"
+                where = f"; log: {self.log_path}" if self.log_path is not None else ""
+                raise ClusterError(f"{self.name} did not start ({detail}){where}")
         assert self.ready_match is not None
         return self.ready_match
 
     def _drain(
         self,
         process: subprocess.Popen[str],
-        log: TextIO,
+        log: TextIO | None,
         ready: re.Pattern[str],
         became_ready: threading.Event,
     ) -> None:
         assert process.stdout is not None
-        with log:
+        with process.stdout:
             for line in process.stdout:
-                log.write(line)
-                log.flush()
-                self.last_lines.append(line.rstrip())
+                if log is not None:
+                    log.write(line)
+                    log.flush()
+                self.output_lines.append(line.rstrip("\n"))
                 if self.ready_match is None:
                     match = ready.search(line)
                     if match:
                         self.ready_match = match
                         became_ready.set()
+        if log is not None:
+            log.close()
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
     def exited(self) -> bool:
         return self.process is not None and self.process.poll() is not None
 
-    def signal(self, number: int) -> None:
+    def send_signal(self, number: int) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(number)
 
-    def stop(self) -> None:
-        self.signal(signal.SIGTERM)
+    def stop(self, number: int = signal.SIGTERM) -> int | None:
+        """Signal the process (SIGTERM by default) and wait; SIGKILL after STOP_TIMEOUT_S."""
+        self.send_signal(number)
         if self.process is None:
-            return
+            return None
         try:
             self.process.wait(STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        return self.process.returncode
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+        if self.process is not None:
+            self.process.wait()
+
+
+def namenode_command(
+    metadata_url: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    reuse_port: bool = False,
+    data_dir: Path | None = None,
+    extra_arguments: tuple[str, ...] = (),
+) -> list[str]:
+    """The command line of one `hopsfs namenode` process run by this Python."""
+    command = [sys.executable, "-m", "hopsfs.cli.main", "namenode", "--metadata-url", metadata_url]
+    command += ["--host", host, "--port", str(port), *extra_arguments]
+    if data_dir is not None:
+        command += ["--data-dir", str(data_dir)]
+    if reuse_port:
+        command.append("--reuse-port")
+    return command
 
 
 def _die_with_parent() -> None:
@@ -175,7 +226,7 @@ class LocalCluster:
     def stop(self) -> None:
         self._stopping.set()
         for managed in self.processes:
-            managed.signal(signal.SIGTERM)
+            managed.send_signal(signal.SIGTERM)
         for managed in reversed(self.processes):
             managed.stop()
 
@@ -194,23 +245,14 @@ class LocalCluster:
         managed.start(NAMENODE_READY)
 
     def _namenode_command(self, shared_port: bool) -> list[str]:
-        command = [
-            sys.executable,
-            "-m",
-            "hopsfs.cli.main",
-            "namenode",
-            "--data-dir",
-            str(self.options.data_dir),
-            "--metadata-url",
-            self.options.metadata_url,
-            "--host",
-            self.options.host,
-            "--port",
-            str(self.port),
-        ]
-        if shared_port:
-            command.append("--reuse-port")
-        return command
+        options = self.options
+        return namenode_command(
+            options.metadata_url,
+            host=options.host,
+            port=self.port,
+            reuse_port=shared_port,
+            data_dir=options.data_dir,
+        )
 
 
 def run_cluster(options: ClusterOptions) -> int:
