@@ -177,6 +177,10 @@ HADOOP_EXCEPTION_CLASS: dict[type[HopsFSError], str] = {
     StaleResolution: "org.apache.hadoop.ipc.RetriableException",
     RetriesExhausted: "org.apache.hadoop.ipc.RetriableException",
     InvariantViolation: "java.io.IOException",
+    # Client-side errors: they only reach a wire when a gateway built on the client reports them.
+    RemoteError: "java.io.IOException",
+    NamenodeUnavailable: "java.net.ConnectException",
+    OutcomeUnknown: "java.io.IOException",
 }
 
 # Java classes that other servers use for errors hopsfs names differently.
@@ -222,6 +226,8 @@ def error_from_hadoop(java_class: str, message: str) -> HopsFSError:
 
 def hadoop_exception_class(error: HopsFSError) -> str:
     """The Java class name for `error`: its own entry, else its nearest ancestor's, else IOException."""
+    if isinstance(error, RemoteError):
+        return error.java_class  # pass on what the server said
     for cls in type(error).__mro__:
         name = HADOOP_EXCEPTION_CLASS.get(cls)  # type: ignore[arg-type]
         if name is not None:

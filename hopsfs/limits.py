@@ -31,6 +31,11 @@ SUBTREE_LOCK_LEASE_MS = 60_000
 # writing; clients renew every ~30 s while they hold files open.
 LEASE_SOFT_LIMIT_MS = 60_000
 LEASE_CLIENT_NAME_BYTES_MAX = 255
+# Hadoop's retry cache: 16-byte client ids, entries kept 10 minutes
+# (dfs.namenode.retrycache.expirytime.millis).
+RETRY_CLIENT_ID_BYTES = 16
+RETRY_CACHE_EXPIRY_MS = 600_000
+RETRY_CACHE_RESULT_BYTES_MAX = 64 * 1024
 ID_ALLOCATION_BATCH = 1000
 INODE_HINT_CACHE_ENTRIES_MAX = 100_000
 TRANSACTION_RETRIES_MAX = 8

@@ -105,3 +105,16 @@ class ChangeEvent:
     time_ms: int
     previous_parent_id: int | None = None
     previous_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryKey:
+    """Which client call an at-most-once operation answers (Hadoop's client id, call id, retry count).
+
+    A namenode records the answer under (client_id, call_id) in the operation's own transaction, and
+    a re-sent call (retry_count > 0) gets that answer back instead of running twice.
+    """
+
+    client_id: bytes
+    call_id: int
+    retry_count: int = 0

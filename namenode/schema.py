@@ -33,7 +33,7 @@ from sqlalchemy.dialects import mysql
 
 from hopsfs import limits
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ROOT_INODE_ID = 1
 ROOT_PARTITION_ID = 0
 ROOT_PARENT_ID = 0
@@ -223,6 +223,27 @@ subtree_operations = Table(
     Column("operation", String(16), nullable=False),
     Column("owner", String(SUBTREE_OWNER_BYTES_MAX), nullable=False),
     Column("started_ms", BigInteger, nullable=False),
+    **_TABLE_OPTIONS,
+)
+
+# Answers to at-most-once calls (create, rename, delete, ...) keyed by the client's (client id, call id),
+# written in the same transaction as the change: a client that lost its connection re-sends the call,
+# to any namenode, and gets the first answer instead of running it twice (HopsFS retry_cache_entry).
+retry_cache = Table(
+    "retry_cache",
+    metadata,
+    Column(
+        "client_id",
+        LargeBinary(limits.RETRY_CLIENT_ID_BYTES).with_variant(
+            mysql.VARBINARY(limits.RETRY_CLIENT_ID_BYTES), "mysql", "mariadb"
+        ),
+        primary_key=True,
+    ),
+    Column("call_id", Integer, primary_key=True, autoincrement=False),
+    Column("result", _blob_type(), nullable=False),
+    Column("expiry_ms", BigInteger, nullable=False),
+    Index("ix_retry_cache_expiry", "expiry_ms"),
+    sqlite_with_rowid=False,
     **_TABLE_OPTIONS,
 )
 

@@ -61,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     up_command.set_defaults(handler=_up)
 
+    upgrade_command = commands.add_parser(
+        "upgrade", help="bring a metadata store written by an older hopsfs to this version's schema"
+    )
+    _add_store_options(upgrade_command)
+    upgrade_command.set_defaults(handler=_upgrade)
+
     namenode_command = commands.add_parser(
         "namenode", help="run one namenode process in the foreground (Hadoop IPC on --port)"
     )
@@ -163,6 +169,22 @@ def _up(arguments: argparse.Namespace) -> int:
             namenodes=arguments.namenodes,
         )
     )
+
+
+def _upgrade(arguments: argparse.Namespace) -> int:
+    from namenode.dal.store import MetadataStore
+
+    config = _config(arguments)
+    store = MetadataStore(config.metadata_url)
+    try:
+        found, now = store.upgrade()
+    finally:
+        store.dispose()
+    if found == now:
+        print(f"{_shown(config.metadata_url)} is already at schema version {now}")
+    else:
+        print(f"upgraded {_shown(config.metadata_url)} from schema version {found} to {now}")
+    return 0
 
 
 def _namenode(arguments: argparse.Namespace) -> int:

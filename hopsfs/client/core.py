@@ -3,9 +3,11 @@
 One `AsyncClient` keeps one connection per namenode address, shared by all its concurrent calls.
 Failures are retried the way HDFS clients do it:
 - a namenode that refuses or drops connections is failed over to the next address (round robin);
-- a call that provably never left the client (the connection failed first) is sent again;
-- a call that may have run is sent again only if running it twice is harmless (reads, mkdirs,
-  setPermission, ...: `IDEMPOTENT_METHODS`); otherwise `OutcomeUnknown` tells the caller to check;
+- every attempt of a call carries the same call id and a growing retry count, so an at-most-once call
+  (create, rename, delete, ...) that already ran is answered from the namenodes' retry cache instead
+  of running again; idempotent calls (`IDEMPOTENT_METHODS`) are simply sent again;
+- when every attempt failed and an at-most-once call may have reached a namenode, `OutcomeUnknown`
+  tells the caller to check; otherwise `NamenodeUnavailable`;
 - RetriableException from the server (a transaction that kept conflicting) is retried with backoff.
 Errors the namenode reports come back as the matching `hopsfs.errors` class (FileNotFound, ...).
 """
@@ -26,6 +28,7 @@ from hopsfs.client.rpc import ConnectionLost, RpcConnection
 from hopsfs.config import current_user
 from hopsfs.errors import FileNotFound, NamenodeUnavailable, OutcomeUnknown, TransientError
 from hopsfs.protocol import hdfs_values
+from hopsfs.protocol.ipc_wire import CALL_ID_MAX
 from hopsfs.protocol.proto import client_namenode_protocol_pb2 as pb
 from hopsfs.protocol.proto import xattr_pb2
 from hopsfs.types import ContentSummary, FileStatus, XAttrSetFlag
@@ -87,6 +90,7 @@ class AsyncClient:
         self._connections: dict[tuple[str, int], RpcConnection] = {}
         self._connecting: dict[tuple[str, int], asyncio.Future[RpcConnection]] = {}
         self._preferred = 0
+        self._next_call_id = 0
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -320,7 +324,11 @@ class AsyncClient:
 
     async def _call(self, method: str, request: Message, response_type: type[Message]) -> Message:
         idempotent = method in IDEMPOTENT_METHODS
+        # One id for every attempt of this call: the namenodes' retry cache recognizes a re-sent
+        # at-most-once call by (client id, call id) and answers it without running it twice.
+        call_id = self._allocate_call_id()
         last_failure: BaseException | None = None
+        maybe_ran = False
         for attempt in range(self.attempts_max):
             if attempt:
                 await asyncio.sleep(_backoff(attempt))
@@ -332,21 +340,31 @@ class AsyncClient:
                 self._fail_over(address)
                 continue
             try:
-                return await connection.call(method, request, response_type, self.call_timeout_s)
+                return await connection.call(
+                    method, request, response_type, self.call_timeout_s, call_id=call_id, retry_count=attempt
+                )
             except ConnectionLost as lost:
                 last_failure = lost
+                maybe_ran = maybe_ran or lost.sent
                 self._forget(address, connection)
-                if lost.sent and not idempotent:
-                    raise OutcomeUnknown(
-                        f"{method} may or may not have run: {lost}. Check the namespace before retrying."
-                    ) from lost
                 self._fail_over(address)
             except TransientError as busy:
                 last_failure = busy  # the server rolled back: safe to send again
+        if maybe_ran and not idempotent:
+            raise OutcomeUnknown(
+                f"{method} may or may not have run: no answer in {self.attempts_max} attempts "
+                f"({last_failure}). Check the namespace before retrying."
+            ) from last_failure
         raise NamenodeUnavailable(
             f"{method} failed on every namenode ({_addresses_text(self.addresses)}) after "
             f"{self.attempts_max} attempts: {last_failure}"
         ) from last_failure
+
+    def _allocate_call_id(self) -> int:
+        # Unique per client across all its connections (Hadoop's clients share one counter too).
+        call_id = self._next_call_id
+        self._next_call_id = 0 if call_id == CALL_ID_MAX else call_id + 1
+        return call_id
 
     async def _connection(self, address: tuple[str, int]) -> RpcConnection:
         connection = self._connections.get(address)

@@ -90,11 +90,20 @@ class RpcConnection(asyncio.Protocol):
     # -- calls ----------------------------------------------------------------------------------
 
     async def call(
-        self, method: str, request: Message, response_type: type[Message], timeout_s: float
+        self,
+        method: str,
+        request: Message,
+        response_type: type[Message],
+        timeout_s: float,
+        *,
+        call_id: int | None = None,
+        retry_count: int = 0,
     ) -> Message:
+        """Send one call and wait for its answer. `call_id` None lets the connection pick one; a client
+        that re-sends a call passes the id it used before and how many times it sent it."""
         if not self.is_open:
             raise ConnectionLost(self._closed_reason or "connection closed", sent=False)
-        call_id, frame = self._codec.send_call(method, request)
+        call_id, frame = self._codec.send_call(method, request, call_id=call_id, retry_count=retry_count)
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._waiting[call_id] = future
         self.last_used = time.monotonic()

@@ -191,6 +191,23 @@ class DalSession:
         statement = self._statements.fixed("renew_lease")
         self._execute(statement.text, statement.bind({"holder": holder, "last_renewed_ms": now_ms}))
 
+    def read_retry_result(self, client_id: bytes, call_id: int, now_ms: int) -> bytes | None:
+        statement = self._statements.fixed("select_retry_result")
+        parameters = statement.bind({"client_id": client_id, "call_id": call_id, "now_ms": now_ms})
+        rows = self._fetch_all(statement.text, parameters)
+        return bytes(rows[0][0]) if rows else None
+
+    def upsert_retry_results(self, entries: Iterable[tuple[bytes, int, bytes, int]]) -> None:
+        parameters = [
+            {"client_id": client_id, "call_id": call_id, "result": result, "expiry_ms": expiry_ms}
+            for client_id, call_id, result, expiry_ms in entries
+        ]
+        self._execute_many(self._statements.fixed("upsert_retry_result"), parameters)
+
+    def delete_expired_retry_results(self, now_ms: int) -> None:
+        statement = self._statements.fixed("delete_expired_retry_results")
+        self._execute(statement.text, statement.bind({"now_ms": now_ms}))
+
     def read_lease_renewal_ms(self, holder: str) -> int | None:
         statement = self._statements.fixed("select_lease")
         rows = self._fetch_all(statement.text, statement.bind({"holder": holder}))

@@ -26,6 +26,7 @@ from namenode.schema import (
     inodes,
     lease_paths,
     leases,
+    retry_cache,
     settings,
     subtree_operations,
     xattrs,
@@ -203,7 +204,32 @@ _FIXED_BUILDERS: dict[str, Callable[[], ClauseElement]] = {
         .values(last_renewed_ms=bindparam("last_renewed_ms"))
     ),
     "select_lease": lambda: select(leases.c.last_renewed_ms).where(leases.c.holder == bindparam("holder")),
+    "select_retry_result": lambda: select(retry_cache.c.result).where(
+        retry_cache.c.client_id == bindparam("client_id"),
+        retry_cache.c.call_id == bindparam("call_id"),
+        retry_cache.c.expiry_ms > bindparam("now_ms"),
+    ),
+    "delete_expired_retry_results": lambda: delete(retry_cache).where(
+        retry_cache.c.expiry_ms <= bindparam("now_ms")
+    ),
 }
+
+
+def _upsert(dialect_name: str, table, key_columns: list[str], values: dict[str, object]) -> ClauseElement:  # type: ignore[no-untyped-def]
+    """INSERT, or UPDATE the non-key columns when the key exists: one statement on either backend."""
+    updated = [name for name in values if name not in key_columns]
+    if dialect_name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(table).values(values)
+        return statement.on_conflict_do_update(
+            index_elements=[table.c[name] for name in key_columns],
+            set_={name: statement.excluded[name] for name in updated},
+        )
+    from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+    statement = mysql_insert(table).values(values)
+    return statement.on_duplicate_key_update({name: statement.inserted[name] for name in updated})
 
 
 def _upsert_lease(dialect_name: str) -> ClauseElement:
@@ -213,21 +239,21 @@ def _upsert_lease(dialect_name: str) -> ClauseElement:
     error would fail a create that did nothing wrong).
     """
     values = {"holder": bindparam("holder"), "last_renewed_ms": bindparam("last_renewed_ms")}
-    if dialect_name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+    return _upsert(dialect_name, leases, ["holder"], values)
 
-        statement = sqlite_insert(leases).values(values)
-        return statement.on_conflict_do_update(
-            index_elements=[leases.c.holder], set_={"last_renewed_ms": statement.excluded.last_renewed_ms}
-        )
-    from sqlalchemy.dialects.mysql import insert as mysql_insert
 
-    statement = mysql_insert(leases).values(values)
-    return statement.on_duplicate_key_update(last_renewed_ms=statement.inserted.last_renewed_ms)
+def _upsert_retry_result(dialect_name: str) -> ClauseElement:
+    """A re-used (client id, call id) (a client whose ids are not unique) replaces the old answer rather
+    than failing the operation it answers."""
+    names = ("client_id", "call_id", "result", "expiry_ms")
+    return _upsert(
+        dialect_name, retry_cache, ["client_id", "call_id"], {name: bindparam(name) for name in names}
+    )
 
 
 _DIALECT_BUILDERS: dict[str, Callable[[str], ClauseElement]] = {
     "upsert_lease": _upsert_lease,
+    "upsert_retry_result": _upsert_retry_result,
 }
 
 

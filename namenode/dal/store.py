@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from threading import Lock
 
-from sqlalchemy import inspect, text
+from sqlalchemy import Engine, inspect, text, update
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from hopsfs.errors import AlreadyFormatted, NotFormatted, SchemaVersionMismatch, StoreError, TransientError
@@ -130,10 +130,35 @@ class MetadataStore:
             values = session.read_settings()
         found = values.get("schema_version")
         if found != str(schema.SCHEMA_VERSION):
+            advice = "run `hopsfs upgrade` first" if _older(found) else "use the hopsfs that wrote it"
             raise SchemaVersionMismatch(
-                f"the metadata store has schema version {found}, this hopsfs needs {schema.SCHEMA_VERSION}"
+                f"the metadata store has schema version {found}, this hopsfs needs "
+                f"{schema.SCHEMA_VERSION}: {advice}"
             )
         return values
+
+    def upgrade(self) -> tuple[int, int]:
+        """Bring a store written by an older hopsfs to this schema version, step by step; returns
+        (found, now). Every step is additive, so namenodes of the old version must be stopped first
+        only because they would refuse the new version number, not because data changes shape."""
+        if not self.is_formatted():
+            raise NotFormatted(f"the metadata store {self._display_url()} is not formatted")
+        with self.session() as session:
+            found = session.read_settings().get("schema_version", "")
+        if not found.isdigit() or int(found) > schema.SCHEMA_VERSION:
+            raise SchemaVersionMismatch(
+                f"the metadata store has schema version {found}, newer than this hopsfs "
+                f"({schema.SCHEMA_VERSION}): nothing to upgrade"
+            )
+        for version in range(int(found), schema.SCHEMA_VERSION):
+            _UPGRADE_STEPS[version](self.engine)
+            with self.engine.begin() as connection:
+                connection.execute(
+                    update(schema.settings)
+                    .where(schema.settings.c.name == "schema_version")
+                    .values(value=str(version + 1))
+                )
+        return int(found), schema.SCHEMA_VERSION
 
     def partition_inodes(self, partitions: int) -> None:
         """PARTITION BY KEY(partition_id) for MySQL-family servers: what a sharded engine shards on."""
@@ -164,6 +189,18 @@ class MetadataStore:
 
     def _display_url(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
+
+
+def _older(version: str | None) -> bool:
+    return version is not None and version.isdigit() and int(version) < schema.SCHEMA_VERSION
+
+
+def _add_retry_cache(engine: Engine) -> None:
+    schema.retry_cache.create(engine, checkfirst=True)
+
+
+# _UPGRADE_STEPS[n] turns a version-n store into a version-(n + 1) one.
+_UPGRADE_STEPS: dict[int, Callable[[Engine], None]] = {1: _add_retry_cache}
 
 
 def _root_row(superuser: str, supergroup: str, now_ms: int) -> InodeRow:

@@ -14,7 +14,7 @@ import uuid
 from hopsfs import limits
 from hopsfs.errors import FileNotFound
 from hopsfs.paths import split_path
-from hopsfs.types import Caller, ChangeEvent, ContentSummary, FileStatus, Listing, XAttrSetFlag
+from hopsfs.types import Caller, ChangeEvent, ContentSummary, FileStatus, Listing, RetryKey, XAttrSetFlag
 from namenode.dal.store import MetadataStore
 from namenode.engine.hint_cache import HintCache
 from namenode.engine.ids import IdAllocator
@@ -117,6 +117,7 @@ class Namespace:
         replication: int = limits.REPLICATION_DEFAULT,
         block_size: int = limits.BLOCK_SIZE_BYTES_DEFAULT,
         holder: str | None = None,
+        retry: RetryKey | None = None,
     ) -> FileStatus:
         """An empty file; with `holder` (an HDFS client name) it stays open for writing under that
         client's lease until `complete`."""
@@ -135,6 +136,7 @@ class Namespace:
             ),
             write=True,
             ids_needed=_depth(path),
+            retry=retry,
         )
 
     def complete(self, caller: Caller, path: str, holder: str, file_id: int = 0) -> bool:
@@ -147,7 +149,12 @@ class Namespace:
         run_transaction(self.context, caller, lambda tx: leases.renew(tx, holder), write=True)
 
     def create_symlink(
-        self, caller: Caller, target: str, link_path: str, create_parent: bool = False
+        self,
+        caller: Caller,
+        target: str,
+        link_path: str,
+        create_parent: bool = False,
+        retry: RetryKey | None = None,
     ) -> FileStatus:
         return run_transaction(
             self.context,
@@ -155,32 +162,46 @@ class Namespace:
             lambda tx: create.create_symlink(tx, target, link_path, create_parent=create_parent),
             write=True,
             ids_needed=_depth(link_path),
+            retry=retry,
         )
 
-    def delete(self, caller: Caller, path: str, recursive: bool = False) -> bool:
+    def delete(
+        self, caller: Caller, path: str, recursive: bool = False, retry: RetryKey | None = None
+    ) -> bool:
         try:
             return run_transaction(
-                self.context, caller, lambda tx: delete.delete(tx, path, recursive), write=True
+                self.context, caller, lambda tx: delete.delete(tx, path, recursive), write=True, retry=retry
             )
         except delete.SubtreeTooLarge:
-            return self._delete_subtree(caller, path)
+            return self._delete_subtree(caller, path, retry)
 
-    def rename(self, caller: Caller, source_path: str, target_path: str, overwrite: bool = False) -> None:
+    def rename(
+        self,
+        caller: Caller,
+        source_path: str,
+        target_path: str,
+        overwrite: bool = False,
+        retry: RetryKey | None = None,
+    ) -> None:
         """HDFS rename2: raises on every refusal."""
         run_transaction(
             self.context,
             caller,
             lambda tx: rename.rename(tx, source_path, target_path, overwrite=overwrite, legacy=False),
             write=True,
+            retry=retry,
         )
 
-    def rename_legacy(self, caller: Caller, source_path: str, target_path: str) -> bool:
+    def rename_legacy(
+        self, caller: Caller, source_path: str, target_path: str, retry: RetryKey | None = None
+    ) -> bool:
         """HDFS rename (the old call Spark uses): moves into an existing directory; False on conflicts."""
         return run_transaction(
             self.context,
             caller,
             lambda tx: rename.rename(tx, source_path, target_path, overwrite=False, legacy=True),
             write=True,
+            retry=retry,
         )
 
     def set_permission(self, caller: Caller, path: str, permission: int) -> None:
@@ -217,13 +238,27 @@ class Namespace:
         name: str,
         value: bytes,
         flags: XAttrSetFlag = XAttrSetFlag.CREATE | XAttrSetFlag.REPLACE,
+        retry: RetryKey | None = None,
     ) -> None:
         run_transaction(
-            self.context, caller, lambda tx: xattrs.set_xattr(tx, path, name, value, flags), write=True
+            self.context,
+            caller,
+            lambda tx: xattrs.set_xattr(tx, path, name, value, flags),
+            write=True,
+            retry=retry,
         )
 
-    def remove_xattr(self, caller: Caller, path: str, name: str) -> None:
-        run_transaction(self.context, caller, lambda tx: xattrs.remove_xattr(tx, path, name), write=True)
+    def remove_xattr(self, caller: Caller, path: str, name: str, retry: RetryKey | None = None) -> None:
+        run_transaction(
+            self.context, caller, lambda tx: xattrs.remove_xattr(tx, path, name), write=True, retry=retry
+        )
+
+    def expire_retry_cache(self) -> None:
+        """Delete retry-cache answers older than RETRY_CACHE_EXPIRY_MS (any namenode may do it)."""
+        with self.store.session() as session:
+            session.begin(write=True)
+            session.delete_expired_retry_results(self.context.clock_ms())
+            session.commit()
 
     # -- change log -----------------------------------------------------------------------------
 
@@ -235,7 +270,7 @@ class Namespace:
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _delete_subtree(self, caller: Caller, path: str) -> bool:
+    def _delete_subtree(self, caller: Caller, path: str, retry: RetryKey | None) -> bool:
         context = self.context
         handle = run_transaction(context, caller, lambda tx: subtree.begin_delete(tx, path), write=True)
         if handle is None:
@@ -251,7 +286,14 @@ class Namespace:
             emptied = run_transaction(
                 context, caller, lambda tx: subtree.delete_batch(tx, handle, budget), write=True
             )
-        run_transaction(context, caller, lambda tx: subtree.finish_delete(tx, handle), write=True)
+        # The answer is recorded with the last step: a re-sent call before it runs the protocol again.
+        run_transaction(
+            context,
+            caller,
+            lambda tx: (subtree.finish_delete(tx, handle), True)[1],
+            write=True,
+            retry=retry,
+        )
         return True
 
 

@@ -22,13 +22,14 @@ from typing import TypeVar
 from hopsfs import limits
 from hopsfs.errors import RetriesExhausted, StaleResolution, SubtreeBusy, TransientError
 from hopsfs.invariants import check
-from hopsfs.types import Caller, InodeKind
+from hopsfs.types import Caller, InodeKind, RetryKey
 from namenode.dal.connection import Backend
 from namenode.dal.session import DalSession
 from namenode.dal.store import MetadataStore
 from namenode.engine.hint_cache import HintCache
 from namenode.engine.ids import IdAllocator
 from namenode.engine.permissions import PermissionChecker
+from namenode.engine.retry_cache import with_retry_cache
 from namenode.entities import InodeKey, InodeRow, key_for
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class Transaction:
         self._finished_subtree_operations: list[int] = []
         self._lease_path_inserts: list[tuple[int, str]] = []
         self._lease_path_deletes: list[int] = []
+        self._retry_results: list[tuple[bytes, int, bytes, int]] = []
         # The subtree operation this transaction works for: its flag does not block us.
         self.subtree_owner: str | None = None
 
@@ -182,6 +184,11 @@ class Transaction:
     def close_lease(self, inode_id: int) -> None:
         self._lease_path_deletes.append(inode_id)
 
+    def record_retry_result(self, retry: RetryKey, payload: bytes) -> None:
+        """Keep this operation's answer for a re-sent call (see engine/retry_cache.py)."""
+        expiry_ms = self.now_ms + limits.RETRY_CACHE_EXPIRY_MS
+        self._retry_results.append((retry.client_id, retry.call_id, payload, expiry_ms))
+
     def log_change(
         self,
         operation: str,
@@ -235,6 +242,8 @@ class Transaction:
             session.insert_xattrs(self._xattr_inserts)
         if self._changes:
             session.insert_changes(self._changes)
+        if self._retry_results:
+            session.upsert_retry_results(self._retry_results)
 
     def after_commit(self) -> None:
         cache = self.context.hint_cache
@@ -252,8 +261,11 @@ def run_transaction(
     write: bool,
     ids_needed: int = 0,
     snapshot: bool = False,
+    retry: RetryKey | None = None,
 ) -> T:
-    """Run `operation` in one transaction, retrying transient failures with backoff."""
+    """Run `operation` in one transaction, retrying transient failures with backoff. With `retry` (an
+    at-most-once RPC call), the answer goes to the retry cache in the same transaction."""
+    operation = with_retry_cache(retry, operation)
     last_error: TransientError | None = None
     for attempt in range(context.retries_max + 1):
         if attempt:

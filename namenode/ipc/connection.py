@@ -37,7 +37,7 @@ from hopsfs.protocol.ipc_codec import (
 from hopsfs.protocol.ipc_events import ServerEvent
 from hopsfs.protocol.ipc_wire import CLIENT_PROTOCOL_NAME
 from hopsfs.protocol.proto.rpc_header_pb2 import RpcResponseHeaderProto
-from hopsfs.types import Caller
+from hopsfs.types import Caller, RetryKey
 from namenode.ipc.service import METHODS, Method
 
 if TYPE_CHECKING:
@@ -216,9 +216,9 @@ class IpcConnection(asyncio.Protocol):
         server.calls_started += 1
         self._calls_running += 1
         if method.read_only and not method.walks_subtree and server.inline_reads:
-            self._finish_call(call, method, *_run(server, caller, method, call.request_bytes))
+            self._finish_call(call, method, *_run(server, caller, method, call))
             return
-        future = server.executor.submit(_run, server, caller, method, call.request_bytes)
+        future = server.executor.submit(_run, server, caller, method, call)
         loop = server.loop
 
         def done(finished: Future[tuple[Message | None, BaseException | None]]) -> None:
@@ -293,10 +293,11 @@ class IpcConnection(asyncio.Protocol):
 
 
 def _run(
-    server: NamenodeServer, caller: Caller, method: Method, request_bytes: bytes
+    server: NamenodeServer, caller: Caller, method: Method, call: Call
 ) -> tuple[Message | None, BaseException | None]:
+    retry = RetryKey(call.client_id, call.call_id, call.retry_count) if method.at_most_once else None
     try:
-        return server.service.call(caller, method, request_bytes), None
+        return server.service.call(caller, method, call.request_bytes, retry), None
     except Exception as error:  # every failure becomes this call's answer, never a dead connection
         return None, error
 

@@ -22,10 +22,10 @@ from hopsfs.protocol import hdfs_values
 from hopsfs.protocol.ipc_wire import parse_proto
 from hopsfs.protocol.proto import client_namenode_protocol_pb2 as pb
 from hopsfs.protocol.proto import xattr_pb2
-from hopsfs.types import Caller, XAttrSetFlag
+from hopsfs.types import Caller, RetryKey, XAttrSetFlag
 from namenode.engine.namespace import Namespace
 
-Handler = Callable[["ClientProtocolService", Caller, Message], Message]
+Handler = Callable[..., Message]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,9 @@ class Method:
     handler: Handler
     read_only: bool
     walks_subtree: bool
+    # Hadoop's @AtMostOnce methods: the handler takes the call's RetryKey and the engine answers a
+    # re-sent call from its retry cache.
+    at_most_once: bool
 
 
 class ClientProtocolService:
@@ -50,10 +53,14 @@ class ClientProtocolService:
         self.namespace = namespace
         self._server_defaults = hdfs_values.server_defaults(block_size=block_size, replication=replication)
 
-    def call(self, caller: Caller, method: Method, request_bytes: bytes) -> Message:
+    def call(
+        self, caller: Caller, method: Method, request_bytes: bytes, retry: RetryKey | None = None
+    ) -> Message:
         """Run `method` for `caller`. Raises RemoteProtocolError for an unparsable request, else
         HopsFSError subclasses the front end maps to Java exception names."""
         request = parse_proto(method.request_type, request_bytes, f"{method.name} request")
+        if method.at_most_once:
+            return method.handler(self, caller, request, retry)
         return method.handler(self, caller, request)
 
     # -- reads ----------------------------------------------------------------------------------
@@ -140,7 +147,7 @@ class ClientProtocolService:
         )
         return pb.MkdirsResponseProto(result=created)
 
-    def create(self, caller: Caller, request: pb.CreateRequestProto) -> Message:
+    def create(self, caller: Caller, request: pb.CreateRequestProto, retry: RetryKey | None) -> Message:
         flags = request.createFlag
         if flags & pb.APPEND:
             raise InvalidArgument("append is not supported until files hold data (the datanode issue)")
@@ -155,6 +162,7 @@ class ClientProtocolService:
             replication=request.replication,
             block_size=request.blockSize,
             holder=_text(request.clientName, "clientName"),
+            retry=retry,
         )
         return pb.CreateResponseProto(fs=hdfs_values.status_to_proto(status, local_name=False))
 
@@ -170,16 +178,18 @@ class ClientProtocolService:
         self.namespace.renew_lease(caller, _text(request.clientName, "clientName"))
         return pb.RenewLeaseResponseProto()
 
-    def rename(self, caller: Caller, request: pb.RenameRequestProto) -> Message:
-        renamed = self.namespace.rename_legacy(caller, _path(request.src), _path(request.dst))
+    def rename(self, caller: Caller, request: pb.RenameRequestProto, retry: RetryKey | None) -> Message:
+        renamed = self.namespace.rename_legacy(caller, _path(request.src), _path(request.dst), retry=retry)
         return pb.RenameResponseProto(result=renamed)
 
-    def rename2(self, caller: Caller, request: pb.Rename2RequestProto) -> Message:
-        self.namespace.rename(caller, _path(request.src), _path(request.dst), overwrite=request.overwriteDest)
+    def rename2(self, caller: Caller, request: pb.Rename2RequestProto, retry: RetryKey | None) -> Message:
+        self.namespace.rename(
+            caller, _path(request.src), _path(request.dst), overwrite=request.overwriteDest, retry=retry
+        )
         return pb.Rename2ResponseProto()
 
-    def delete(self, caller: Caller, request: pb.DeleteRequestProto) -> Message:
-        deleted = self.namespace.delete(caller, _path(request.src), recursive=request.recursive)
+    def delete(self, caller: Caller, request: pb.DeleteRequestProto, retry: RetryKey | None) -> Message:
+        deleted = self.namespace.delete(caller, _path(request.src), recursive=request.recursive, retry=retry)
         return pb.DeleteResponseProto(result=deleted)
 
     def set_permission(self, caller: Caller, request: pb.SetPermissionRequestProto) -> Message:
@@ -205,25 +215,36 @@ class ClientProtocolService:
         changed = self.namespace.set_replication(caller, _path(request.src), request.replication)
         return pb.SetReplicationResponseProto(result=changed)
 
-    def create_symlink(self, caller: Caller, request: pb.CreateSymlinkRequestProto) -> Message:
+    def create_symlink(
+        self, caller: Caller, request: pb.CreateSymlinkRequestProto, retry: RetryKey | None
+    ) -> Message:
         self.namespace.create_symlink(
-            caller, _text(request.target, "target"), _path(request.link), create_parent=request.createParent
+            caller,
+            _text(request.target, "target"),
+            _path(request.link),
+            create_parent=request.createParent,
+            retry=retry,
         )
         return pb.CreateSymlinkResponseProto()
 
-    def set_xattr(self, caller: Caller, request: xattr_pb2.SetXAttrRequestProto) -> Message:
+    def set_xattr(
+        self, caller: Caller, request: xattr_pb2.SetXAttrRequestProto, retry: RetryKey | None
+    ) -> Message:
         if not request.HasField("xAttr"):
             raise InvalidArgument("setXAttr needs an xAttr")
         # Hadoop's client always sends the flag; an absent one means "create or replace".
         flags = XAttrSetFlag(request.flag) if request.flag else XAttrSetFlag.CREATE | XAttrSetFlag.REPLACE
         name = hdfs_values.xattr_name(request.xAttr)
-        self.namespace.set_xattr(caller, _path(request.src), name, request.xAttr.value, flags)
+        self.namespace.set_xattr(caller, _path(request.src), name, request.xAttr.value, flags, retry=retry)
         return xattr_pb2.SetXAttrResponseProto()
 
-    def remove_xattr(self, caller: Caller, request: xattr_pb2.RemoveXAttrRequestProto) -> Message:
+    def remove_xattr(
+        self, caller: Caller, request: xattr_pb2.RemoveXAttrRequestProto, retry: RetryKey | None
+    ) -> Message:
         if not request.HasField("xAttr"):
             raise InvalidArgument("removeXAttr needs an xAttr")
-        self.namespace.remove_xattr(caller, _path(request.src), hdfs_values.xattr_name(request.xAttr))
+        name = hdfs_values.xattr_name(request.xAttr)
+        self.namespace.remove_xattr(caller, _path(request.src), name, retry=retry)
         return xattr_pb2.RemoveXAttrResponseProto()
 
 
@@ -245,9 +266,15 @@ def _path(value: object) -> str:
 
 
 def _method(
-    name: str, request_type: type[Message], handler: Handler, *, read_only: bool, walks_subtree: bool = False
+    name: str,
+    request_type: type[Message],
+    handler: Handler,
+    *,
+    read_only: bool,
+    walks_subtree: bool = False,
+    at_most_once: bool = False,
 ) -> Method:
-    return Method(name, request_type, handler, read_only, walks_subtree)
+    return Method(name, request_type, handler, read_only, walks_subtree, at_most_once)
 
 
 S = ClientProtocolService
@@ -272,18 +299,30 @@ METHODS: dict[str, Method] = {
         _method("listXAttrs", xattr_pb2.ListXAttrsRequestProto, S.list_xattrs, read_only=True),
         _method("msync", pb.MsyncRequestProto, S.msync, read_only=True),
         _method("mkdirs", pb.MkdirsRequestProto, S.mkdirs, read_only=False),
-        _method("create", pb.CreateRequestProto, S.create, read_only=False),
+        _method("create", pb.CreateRequestProto, S.create, read_only=False, at_most_once=True),
         _method("complete", pb.CompleteRequestProto, S.complete, read_only=False),
         _method("renewLease", pb.RenewLeaseRequestProto, S.renew_lease, read_only=False),
-        _method("rename", pb.RenameRequestProto, S.rename, read_only=False),
-        _method("rename2", pb.Rename2RequestProto, S.rename2, read_only=False),
-        _method("delete", pb.DeleteRequestProto, S.delete, read_only=False),
+        _method("rename", pb.RenameRequestProto, S.rename, read_only=False, at_most_once=True),
+        _method("rename2", pb.Rename2RequestProto, S.rename2, read_only=False, at_most_once=True),
+        _method("delete", pb.DeleteRequestProto, S.delete, read_only=False, at_most_once=True),
         _method("setPermission", pb.SetPermissionRequestProto, S.set_permission, read_only=False),
         _method("setOwner", pb.SetOwnerRequestProto, S.set_owner, read_only=False),
         _method("setTimes", pb.SetTimesRequestProto, S.set_times, read_only=False),
         _method("setReplication", pb.SetReplicationRequestProto, S.set_replication, read_only=False),
-        _method("createSymlink", pb.CreateSymlinkRequestProto, S.create_symlink, read_only=False),
-        _method("setXAttr", xattr_pb2.SetXAttrRequestProto, S.set_xattr, read_only=False),
-        _method("removeXAttr", xattr_pb2.RemoveXAttrRequestProto, S.remove_xattr, read_only=False),
+        _method(
+            "createSymlink",
+            pb.CreateSymlinkRequestProto,
+            S.create_symlink,
+            read_only=False,
+            at_most_once=True,
+        ),
+        _method("setXAttr", xattr_pb2.SetXAttrRequestProto, S.set_xattr, read_only=False, at_most_once=True),
+        _method(
+            "removeXAttr",
+            xattr_pb2.RemoveXAttrRequestProto,
+            S.remove_xattr,
+            read_only=False,
+            at_most_once=True,
+        ),
     )
 }

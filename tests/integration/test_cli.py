@@ -99,3 +99,21 @@ def test_fsck_reports_a_healthy_namespace_and_finds_an_orphan(tmp_path: Path) ->
     broken = _hopsfs("fsck", "--data-dir", str(data_dir), home=tmp_path)
     assert broken.returncode == 1
     assert "orphan: inode 999" in broken.stdout
+
+
+def test_upgrade_brings_a_version_1_store_forward(tmp_path: Path) -> None:
+    """A store as hopsfs 1 wrote it (no retry cache) is refused with advice, then upgraded in place."""
+    data_dir = tmp_path / "state"
+    assert _hopsfs("format", "--data-dir", str(data_dir), home=tmp_path).returncode == 0
+    with sqlite3.connect(data_dir / "metadata.db") as connection:
+        connection.execute("DROP TABLE retry_cache")
+        connection.execute("UPDATE settings SET value = '1' WHERE name = 'schema_version'")
+    refused = _hopsfs("fsck", "--data-dir", str(data_dir), home=tmp_path)
+    assert refused.returncode == 1
+    assert "schema version 1" in refused.stderr and "run `hopsfs upgrade` first" in refused.stderr
+    upgraded = _hopsfs("upgrade", "--data-dir", str(data_dir), home=tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "from schema version 1 to 2" in upgraded.stdout
+    assert _hopsfs("fsck", "--data-dir", str(data_dir), home=tmp_path).returncode == 0
+    again = _hopsfs("upgrade", "--data-dir", str(data_dir), home=tmp_path)
+    assert "already at schema version 2" in again.stdout

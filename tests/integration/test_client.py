@@ -291,16 +291,81 @@ def test_no_namenode_reachable_is_one_clear_error() -> None:
         client.stat("/")
 
 
-def test_a_lost_connection_retries_reads_but_not_at_most_once_writes() -> None:
-    """A server that reads a call and hangs up: stat is retried (then gives up), create is not."""
+def test_a_lost_connection_resends_every_call_under_its_own_call_id() -> None:
+    """A server that reads a call and hangs up: each attempt carries the same call id and a growing
+    retry count; when all fail, a read is NamenodeUnavailable, an at-most-once write OutcomeUnknown."""
     with _DroppingServer() as server, hopsfs.connect(server.url, attempts_max=3) as client:
         with pytest.raises(NamenodeUnavailable):
             client.stat("/")
-        calls_for_stat = server.calls_received
-        assert calls_for_stat == 3
         with pytest.raises(OutcomeUnknown, match="create may or may not have run"):
             client.touch("/f")
-        assert server.calls_received == calls_for_stat + 1
+    stats, creates = server.calls[:3], server.calls[3:]
+    assert [(method, retry) for method, _, retry in stats] == [
+        ("getFileInfo", 0),
+        ("getFileInfo", 1),
+        ("getFileInfo", 2),
+    ]
+    assert [(method, retry) for method, _, retry in creates] == [("create", 0), ("create", 1), ("create", 2)]
+    assert len({call_id for _, call_id, _ in stats}) == 1 and len({call_id for _, call_id, _ in creates}) == 1
+    assert stats[0][1] != creates[0][1]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)])
+def test_a_resent_at_most_once_call_gets_its_first_answer_from_any_namenode(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    """The retry cache: create, rename, delete re-sent (same client id and call id, retry count 1) to
+    another namenode return what the first attempt returned instead of running again."""
+    from hopsfs.client.rpc import RpcConnection
+    from hopsfs.protocol import hdfs_values
+    from hopsfs.protocol.proto import client_namenode_protocol_pb2 as pb
+
+    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "mysql_url")
+    format_store(url)
+    first, second = NamenodeProcess.start(url), NamenodeProcess.start(url)
+    client_id = bytes(range(16))
+
+    async def scenario() -> None:
+        a = await RpcConnection.open(first.address, user="hdfs", client_id=client_id, timeout_s=5)
+        b = await RpcConnection.open(second.address, user="hdfs", client_id=client_id, timeout_s=5)
+        create = pb.CreateRequestProto(
+            src="/once",
+            masked=hdfs_values.permission(0o644),
+            clientName="DFSClient_test",
+            createFlag=pb.CREATE,
+            createParent=True,
+            replication=1,
+            blockSize=1024 * 1024,
+        )
+        created = await a.call("create", create, pb.CreateResponseProto, 10, call_id=7)
+        again = await b.call("create", create, pb.CreateResponseProto, 10, call_id=7, retry_count=1)
+        assert again.fs.fileId == created.fs.fileId  # the first answer: the create did not run again
+        # Running it again would be refused: the holder may not re-create the file it has open.
+        with pytest.raises(LeaseConflict):  # another call id: a new create
+            await b.call("create", create, pb.CreateResponseProto, 10, call_id=8, retry_count=1)
+        with pytest.raises(LeaseConflict):  # a first attempt always runs, whatever its id
+            await b.call("create", create, pb.CreateResponseProto, 10, call_id=7)
+
+        rename = pb.Rename2RequestProto(src="/once", dst="/moved", overwriteDest=False)
+        await a.call("rename2", rename, pb.Rename2ResponseProto, 10, call_id=9)
+        await b.call("rename2", rename, pb.Rename2ResponseProto, 10, call_id=9, retry_count=2)
+
+        delete = pb.DeleteRequestProto(src="/moved", recursive=False)
+        assert (await a.call("delete", delete, pb.DeleteResponseProto, 10, call_id=10)).result
+        assert (await b.call("delete", delete, pb.DeleteResponseProto, 10, call_id=10, retry_count=1)).result
+        assert not (
+            await b.call("delete", delete, pb.DeleteResponseProto, 10, call_id=11, retry_count=1)
+        ).result
+        a.close()
+        b.close()
+
+    try:
+        asyncio.run(scenario())
+        with hopsfs.connect(first.url, user="hdfs") as check:
+            assert check.list("/") == []
+    finally:
+        first.stop()
+        second.stop()
 
 
 def test_a_silent_server_times_out() -> None:
@@ -327,7 +392,7 @@ class _DroppingServer:
         self._close_after_call = answer
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"hopsfs://127.0.0.1:{self._listener.getsockname()[1]}"
-        self.calls_received = 0
+        self.calls: list[tuple[str, int, int]] = []  # (method, call id, retry count) as received
         self._open: list[socket.socket] = []
         self._thread = threading.Thread(target=self._serve, daemon=True)
 
@@ -357,7 +422,7 @@ class _DroppingServer:
                     break
                 for event in codec.receive_data(data):
                     if isinstance(event, Call):
-                        self.calls_received += 1
+                        self.calls.append((event.method_name, event.call_id, event.retry_count))
                         with_call = True
             if self._close_after_call:
                 connection.close()
