@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -65,23 +65,36 @@ def _database_url(kind: str, tmp_path: Path) -> Iterator[str]:
         yield url if kind == "mysql" else url.replace("mysql+pymysql://", f"{kind}://", 1)
 
 
+StartNamenodes = Callable[..., list[NamenodeProcess]]
+
+
+@pytest.fixture(name="start_namenodes")
+def start_namenodes_fixture() -> Iterator[StartNamenodes]:
+    """`start_namenodes(url, count=1, format=True, port=0)`: real namenode processes on one store
+    (formatted first unless format=False, superuser `hdfs`), all stopped when the test ends."""
+    started: list[NamenodeProcess] = []
+
+    def start(
+        metadata_url: str, count: int = 1, *, format: bool = True, port: int = 0
+    ) -> list[NamenodeProcess]:
+        if format:
+            format_store(metadata_url)
+        new = [NamenodeProcess.start(metadata_url, port=port) for _ in range(count)]
+        started.extend(new)
+        return new
+
+    yield start
+    for namenode in started:
+        namenode.stop()
+
+
 @pytest.fixture(name="namenode")
-def namenode_fixture(sqlite_url: str) -> Iterator[NamenodeProcess]:
+def namenode_fixture(sqlite_url: str, start_namenodes: StartNamenodes) -> NamenodeProcess:
     """One real namenode process on a fresh embedded store, superuser `hdfs`."""
-    format_store(sqlite_url)
-    process = NamenodeProcess.start(sqlite_url)
-    try:
-        yield process
-    finally:
-        process.stop()
+    return start_namenodes(sqlite_url)[0]
 
 
 @pytest.fixture(name="namenode_any_backend")
-def namenode_any_backend_fixture(db_url: str) -> Iterator[NamenodeProcess]:
+def namenode_any_backend_fixture(db_url: str, start_namenodes: StartNamenodes) -> NamenodeProcess:
     """A real namenode process on each backend (SQLite, MariaDB), superuser `hdfs`."""
-    format_store(db_url)
-    process = NamenodeProcess.start(db_url)
-    try:
-        yield process
-    finally:
-        process.stop()
+    return start_namenodes(db_url)[0]

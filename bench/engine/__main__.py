@@ -7,7 +7,6 @@ Runs every size on every backend, prints progress and the markdown report, and w
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -21,12 +20,11 @@ from bench.engine.report import (
     size_records,
     target_records,
 )
-from bench.engine.run import MYSQL, SQLITE, RunSettings, SizeResult, run_benchmark
+from bench.engine.run import MYSQL, SQLITE, RunSettings, SizeResult, mysql_server_url, run_benchmark
 
 DEFAULT_SIZES = "10000,100000,1000000"
 DEFAULT_MYSQL_SIZES = "10000,100000"
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "results"
-MYSQL_URL_ENVIRONMENT = ("HOPSFS_BENCH_MYSQL_URL", "HOPSFS_TEST_MYSQL_URL")
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
@@ -64,12 +62,7 @@ def _sizes(text: str) -> list[int]:
 
 
 def _mysql_url(arguments: argparse.Namespace) -> str | None:
-    if arguments.mysql_url:
-        return str(arguments.mysql_url)
-    for name in MYSQL_URL_ENVIRONMENT:
-        if os.environ.get(name):
-            return os.environ[name]
-    return None
+    return mysql_server_url(arguments.mysql_url)
 
 
 def build_plan(arguments: argparse.Namespace) -> list[tuple[str, int]]:

@@ -9,6 +9,7 @@ a long run that dies keeps what it measured.
 
 from __future__ import annotations
 
+import os
 import secrets
 import sqlite3
 import time
@@ -45,6 +46,20 @@ BENCH_USER = "bench"
 BENCH_GROUPS = ("users",)
 SQLITE = "sqlite"
 MYSQL = "mysql"
+MYSQL_URL_ENVIRONMENT = ("HOPSFS_BENCH_MYSQL_URL", "HOPSFS_TEST_MYSQL_URL")
+
+
+def mysql_server_url(explicit: str | None) -> str | None:
+    """The MariaDB server to benchmark on: --mysql-url, else the first variable of
+    MYSQL_URL_ENVIRONMENT that is set, else None."""
+    if explicit:
+        return explicit
+    for name in MYSQL_URL_ENVIRONMENT:
+        if os.environ.get(name):
+            return os.environ[name]
+    return None
+
+
 MYSQL_DATABASE_PREFIX = "hopsfs_bench_"
 
 

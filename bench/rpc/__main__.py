@@ -8,7 +8,6 @@ Runs every backend in turn, prints progress and the markdown report, and writes 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -16,7 +15,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from bench.engine.report import append_json_lines
-from bench.engine.run import MYSQL, SQLITE, mysql_database, sqlite_database
+from bench.engine.run import MYSQL, SQLITE, mysql_database, mysql_server_url, sqlite_database
 from bench.rpc.cluster import HANDLER_THREADS_DEFAULT
 from bench.rpc.load import CLIENT_KINDS, PROCESSES_MAX, WARMUP_CALLS, LoadPool
 from bench.rpc.report import backend_records, render_markdown, rpc_machine_info
@@ -24,7 +23,6 @@ from bench.rpc.run import BackendResult, RpcSettings, run_backend
 from hopsfs.invariants import check
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "results"
-MYSQL_URL_ENVIRONMENT = ("HOPSFS_BENCH_MYSQL_URL", "HOPSFS_TEST_MYSQL_URL")
 DEFAULT_DURATION_S = 5.0
 DEFAULT_FILES = 100_000
 QUICK_DURATION_S = 0.15
@@ -109,12 +107,7 @@ def _backends(arguments: argparse.Namespace) -> list[str]:
 
 
 def _mysql_url(arguments: argparse.Namespace) -> str | None:
-    if arguments.mysql_url:
-        return str(arguments.mysql_url)
-    for name in MYSQL_URL_ENVIRONMENT:
-        if os.environ.get(name):
-            return os.environ[name]
-    return None
+    return mysql_server_url(arguments.mysql_url)
 
 
 def main(argv: list[str] | None = None) -> int:

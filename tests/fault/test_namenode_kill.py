@@ -15,8 +15,9 @@ import threading
 import time
 
 import pytest
+from conftest import StartNamenodes
 from support.changelog_replay import assert_change_log_matches
-from support.cluster import NamenodeProcess, format_store, wait_until
+from support.cluster import wait_until
 from support.fsck import assert_consistent
 
 import hopsfs
@@ -70,37 +71,32 @@ class Writer(threading.Thread):
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)])
 def test_killing_a_namenode_mid_stream_loses_nothing_and_runs_nothing_twice(
-    backend: str, request: pytest.FixtureRequest
+    backend: str, request: pytest.FixtureRequest, start_namenodes: StartNamenodes
 ) -> None:
     url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "mysql_url")
-    format_store(url)
-    first, second = NamenodeProcess.start(url), NamenodeProcess.start(url)
-    restarted: NamenodeProcess | None = None
-    try:
-        cluster_url = f"hopsfs://127.0.0.1:{first.port},127.0.0.1:{second.port}"
-        with hopsfs.connect(cluster_url, user="hdfs") as admin:
-            for index in range(WRITERS):
-                admin.mkdirs(f"/w{index}")
-        writers = [Writer(cluster_url, index) for index in range(WRITERS)]
+    first, second = start_namenodes(url, 2)
+    cluster_url = f"hopsfs://127.0.0.1:{first.port},127.0.0.1:{second.port}"
+    with hopsfs.connect(cluster_url, user="hdfs") as admin:
+        for index in range(WRITERS):
+            admin.mkdirs(f"/w{index}")
+    writers = [Writer(cluster_url, index) for index in range(WRITERS)]
+    for writer in writers:
+        writer.start()
+    assert wait_until(lambda: min(writer.steps_done for writer in writers) >= 20, 60)
+    first.kill()
+    progress_at_kill = [writer.steps_done for writer in writers]
+    assert max(progress_at_kill) < STEPS, "the writers finished before the kill: raise STEPS"
+    time.sleep(0.3)
+    restarted = start_namenodes(url, format=False, port=first.port)[0]
+    for writer in writers:
+        writer.join(120)
+        assert not writer.is_alive()
+    assert [failure for writer in writers for failure in writer.failures] == []
+    with hopsfs.connect(cluster_url, user="hdfs") as admin:
         for writer in writers:
-            writer.start()
-        assert wait_until(lambda: min(writer.steps_done for writer in writers) >= 20, 60)
-        first.kill()
-        progress_at_kill = [writer.steps_done for writer in writers]
-        assert max(progress_at_kill) < STEPS, "the writers finished before the kill: raise STEPS"
-        time.sleep(0.3)
-        restarted = NamenodeProcess.start(url, port=first.port)
-        for writer in writers:
-            writer.join(120)
-            assert not writer.is_alive()
-        assert [failure for writer in writers for failure in writer.failures] == []
-        with hopsfs.connect(cluster_url, user="hdfs") as admin:
-            for writer in writers:
-                found = {entry.path for entry in admin.walk(f"/w{writer.index}")}
-                assert found == writer.expected
-    finally:
-        for namenode in (first, second, restarted):
-            if namenode is not None:
-                namenode.stop()
+            found = {entry.path for entry in admin.walk(f"/w{writer.index}")}
+            assert found == writer.expected
+    for namenode in (first, second, restarted):
+        namenode.stop()  # nothing may write while fsck reads
     assert_consistent(url)
     assert_change_log_matches(url)

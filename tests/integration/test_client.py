@@ -9,7 +9,8 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from support.cluster import NamenodeProcess, format_store
+from conftest import StartNamenodes
+from support.cluster import NamenodeProcess
 
 import hopsfs
 from hopsfs.client import AsyncClient
@@ -232,47 +233,37 @@ def test_concurrent_clients_in_threads_create_in_one_directory(namenode: Namenod
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)])
 def test_two_namenodes_on_one_database_see_each_others_changes_at_once(
-    backend: str, request: pytest.FixtureRequest
+    backend: str, request: pytest.FixtureRequest, start_namenodes: StartNamenodes
 ) -> None:
     url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "mysql_url")
-    format_store(url)
-    first, second = NamenodeProcess.start(url), NamenodeProcess.start(url)
-    try:
-        with hopsfs.connect(first.url, user="hdfs") as a, hopsfs.connect(second.url, user="hdfs") as b:
-            a.mkdirs("/x/y")
-            assert b.stat("/x/y").is_directory  # b caches the path's inode ids here
-            a.rename("/x", "/z")
-            with pytest.raises(FileNotFound):
-                b.stat("/x/y")
-            assert b.stat("/z/y").is_directory
-            old_id = b.stat("/z/y").inode_id
-            b.delete("/z/y")
-            b.mkdirs("/z/y")
-            assert a.stat("/z/y").inode_id != old_id
-            a.set_permission("/z/y", 0o700)
-            assert b.stat("/z/y").permission == 0o700
-            b.touch("/z/y/f")
-            assert [entry.name for entry in a.list("/z/y")] == ["f"]
-    finally:
-        first.stop()
-        second.stop()
+    first, second = start_namenodes(url, 2)
+    with hopsfs.connect(first.url, user="hdfs") as a, hopsfs.connect(second.url, user="hdfs") as b:
+        a.mkdirs("/x/y")
+        assert b.stat("/x/y").is_directory  # b caches the path's inode ids here
+        a.rename("/x", "/z")
+        with pytest.raises(FileNotFound):
+            b.stat("/x/y")
+        assert b.stat("/z/y").is_directory
+        old_id = b.stat("/z/y").inode_id
+        b.delete("/z/y")
+        b.mkdirs("/z/y")
+        assert a.stat("/z/y").inode_id != old_id
+        a.set_permission("/z/y", 0o700)
+        assert b.stat("/z/y").permission == 0o700
+        b.touch("/z/y/f")
+        assert [entry.name for entry in a.list("/z/y")] == ["f"]
 
 
-def test_client_fails_over_between_namenodes(sqlite_url: str) -> None:
-    format_store(sqlite_url)
-    first, second = NamenodeProcess.start(sqlite_url), NamenodeProcess.start(sqlite_url)
-    try:
-        url = f"hopsfs://127.0.0.1:{first.port},127.0.0.1:{second.port}"
-        with hopsfs.connect(url, user="hdfs") as client:
-            client.mkdirs("/before")
-            first.kill()  # the namenode the client is connected to
-            assert client.stat("/before").is_directory
-            client.mkdirs("/after")
-            with hopsfs.connect(second.url, user="hdfs") as direct:
-                assert direct.exists("/after")
-    finally:
-        first.stop()
-        second.stop()
+def test_client_fails_over_between_namenodes(sqlite_url: str, start_namenodes: StartNamenodes) -> None:
+    first, second = start_namenodes(sqlite_url, 2)
+    url = f"hopsfs://127.0.0.1:{first.port},127.0.0.1:{second.port}"
+    with hopsfs.connect(url, user="hdfs") as client:
+        client.mkdirs("/before")
+        first.kill()  # the namenode the client is connected to
+        assert client.stat("/before").is_directory
+        client.mkdirs("/after")
+        with hopsfs.connect(second.url, user="hdfs") as direct:
+            assert direct.exists("/after")
 
 
 def test_a_dead_address_in_the_list_is_skipped(namenode: NamenodeProcess) -> None:
@@ -312,7 +303,7 @@ def test_a_lost_connection_resends_every_call_under_its_own_call_id() -> None:
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)])
 def test_a_resent_at_most_once_call_gets_its_first_answer_from_any_namenode(
-    backend: str, request: pytest.FixtureRequest
+    backend: str, request: pytest.FixtureRequest, start_namenodes: StartNamenodes
 ) -> None:
     """The retry cache: create, rename, delete re-sent (same client id and call id, retry count 1) to
     another namenode return what the first attempt returned instead of running again."""
@@ -321,8 +312,7 @@ def test_a_resent_at_most_once_call_gets_its_first_answer_from_any_namenode(
     from hopsfs.protocol.proto import client_namenode_protocol_pb2 as pb
 
     url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "mysql_url")
-    format_store(url)
-    first, second = NamenodeProcess.start(url), NamenodeProcess.start(url)
+    first, second = start_namenodes(url, 2)
     client_id = bytes(range(16))
 
     async def scenario() -> None:
@@ -359,13 +349,9 @@ def test_a_resent_at_most_once_call_gets_its_first_answer_from_any_namenode(
         a.close()
         b.close()
 
-    try:
-        asyncio.run(scenario())
-        with hopsfs.connect(first.url, user="hdfs") as check:
-            assert check.list("/") == []
-    finally:
-        first.stop()
-        second.stop()
+    asyncio.run(scenario())
+    with hopsfs.connect(first.url, user="hdfs") as check:
+        assert check.list("/") == []
 
 
 def test_a_silent_server_times_out() -> None:

@@ -64,8 +64,6 @@ def shared_namenode_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterato
     # Runs only when the module's tests are done with the process: it must have survived them all.
     assert exit_code == 0, "\n".join(process.output_lines)
     assert _settles(lambda: len(process.output_lines))  # the reader thread has drained the pipe
-    if process.process.stdout is not None:
-        process.process.stdout.close()  # NamenodeProcess.stop leaves its pipe open
     _assert_clean_log(process.output_lines)
     assert_consistent(url)
 
