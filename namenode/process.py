@@ -3,7 +3,8 @@
 It opens the metadata store (formatting an empty embedded store first when asked), serves Hadoop IPC
 until SIGINT or SIGTERM, then stops accepting, finishes the calls it started and exits 0. Once it
 listens it prints one line, `hopsfs namenode serving hopsfs://HOST:PORT (pid N)`, which `hopsfs up`
-and the tests wait for.
+and the tests wait for. With --metrics-port it also serves Prometheus text at /metrics and prints
+`hopsfs namenode metrics on http://HOST:PORT/metrics` just before that line.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from dataclasses import dataclass
 from hopsfs.config import DEFAULT_SUPERGROUP, current_user
 from namenode.dal.store import MetadataStore
 from namenode.engine.namespace import Namespace
+from namenode.ipc.metrics import serve_metrics
 from namenode.ipc.server import HANDLER_THREADS_DEFAULT, NamenodeServer
 
 READY_PREFIX = "hopsfs namenode serving "
+METRICS_PREFIX = "hopsfs namenode metrics on "
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,7 @@ class NamenodeOptions:
     reuse_port: bool = False
     handler_threads: int = HANDLER_THREADS_DEFAULT
     inline_reads: bool | None = None  # None: when the store is embedded SQLite
+    metrics_port: int | None = None  # None: no /metrics endpoint; 0: any free port
     format_if_empty: bool = False
 
 
@@ -61,12 +65,19 @@ async def _serve(namespace: Namespace, options: NamenodeOptions) -> None:
         namespace, handler_threads=options.handler_threads, inline_reads=options.inline_reads
     )
     port = await server.start(options.host, options.port, reuse_port=options.reuse_port)
+    metrics_server = None
+    if options.metrics_port is not None:
+        metrics_server = await serve_metrics(options.host, options.metrics_port, server.render_metrics)
+        metrics_port = metrics_server.sockets[0].getsockname()[1]
+        print(f"{METRICS_PREFIX}http://{_url_host(options.host)}:{metrics_port}/metrics", flush=True)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stopping.set)
     print(f"{READY_PREFIX}hopsfs://{_url_host(options.host)}:{port} (pid {os.getpid()})", flush=True)
     await stopping.wait()
+    if metrics_server is not None:
+        metrics_server.close()
     await server.stop()
 
 

@@ -70,16 +70,24 @@ StartNamenodes = Callable[..., list[NamenodeProcess]]
 
 @pytest.fixture(name="start_namenodes")
 def start_namenodes_fixture() -> Iterator[StartNamenodes]:
-    """`start_namenodes(url, count=1, format=True, port=0)`: real namenode processes on one store
-    (formatted first unless format=False, superuser `hdfs`), all stopped when the test ends."""
+    """`start_namenodes(url, count=1, format=True, port=0, extra_arguments=())`: namenode processes on
+    one store (formatted first unless format=False, superuser `hdfs`), all stopped when the test ends."""
     started: list[NamenodeProcess] = []
 
     def start(
-        metadata_url: str, count: int = 1, *, format: bool = True, port: int = 0
+        metadata_url: str,
+        count: int = 1,
+        *,
+        format: bool = True,
+        port: int = 0,
+        extra_arguments: tuple[str, ...] = (),
     ) -> list[NamenodeProcess]:
         if format:
             format_store(metadata_url)
-        new = [NamenodeProcess.start(metadata_url, port=port) for _ in range(count)]
+        new = [
+            NamenodeProcess.start(metadata_url, port=port, extra_arguments=extra_arguments)
+            for _ in range(count)
+        ]
         started.extend(new)
         return new
 

@@ -27,6 +27,7 @@ from typing import TextIO
 from hopsfs.errors import HopsFSError
 
 NAMENODE_READY = re.compile(r"hopsfs namenode serving hopsfs://([^\s:]+|\[[^\]]+\]):(\d+) \(pid (\d+)\)")
+METRICS_LINE = re.compile(r"hopsfs namenode metrics on (http://\S+/metrics)")
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
 RESTARTS_MAX = 5
@@ -252,7 +253,17 @@ class LocalCluster:
             port=self.port,
             reuse_port=shared_port,
             data_dir=options.data_dir,
+            extra_arguments=("--metrics-port", "0"),
         )
+
+    def metrics_urls(self) -> list[str]:
+        """Each namenode's /metrics URL, as it printed it before its ready line."""
+        urls = []
+        for managed in self.processes:
+            found = [match.group(1) for line in managed.output_lines if (match := METRICS_LINE.search(line))]
+            if found:
+                urls.append(found[-1])
+        return urls
 
 
 def run_cluster(options: ClusterOptions) -> int:
@@ -264,6 +275,7 @@ def run_cluster(options: ClusterOptions) -> int:
     }
     try:
         url = cluster.start()
+        print(f"hopsfs up: metrics at {', '.join(cluster.metrics_urls())}", flush=True)
         print(
             f"hopsfs up: serving {url} ({options.namenodes} namenode(s), pid {os.getpid()}; "
             f"logs in {cluster.log_dir}). Ctrl-C stops it.",

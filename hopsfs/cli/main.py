@@ -90,6 +90,9 @@ def _parser() -> argparse.ArgumentParser:
     namenode_command.add_argument(
         "--format", action="store_true", help="format the metadata store first if it is empty"
     )
+    namenode_command.add_argument(
+        "--metrics-port", type=int, default=None, help="serve Prometheus text at /metrics (0: a free port)"
+    )
     namenode_command.set_defaults(handler=_namenode)
 
     commands.add_parser("dfs", help="filesystem commands like `hdfs dfs` (hopsfs dfs -help)", add_help=False)
@@ -200,6 +203,7 @@ def _namenode(arguments: argparse.Namespace) -> int:
             handler_threads=arguments.handler_threads,
             inline_reads={"auto": None, "always": True, "never": False}[arguments.inline_reads],
             format_if_empty=arguments.format,
+            metrics_port=arguments.metrics_port,
         )
     )
 

@@ -213,16 +213,17 @@ class IpcConnection(asyncio.Protocol):
         caller = self._caller
         assert caller is not None  # the codec admits calls only after the context
         server = self._server
-        server.calls_started += 1
+        server.metrics.calls_started += 1
         self._calls_running += 1
+        started = time.perf_counter()
         if method.read_only and not method.walks_subtree and server.inline_reads:
-            self._finish_call(call, method, *_run(server, caller, method, call))
+            self._finish_call(call, method, started, *_run(server, caller, method, call))
             return
         future = server.executor.submit(_run, server, caller, method, call)
         loop = server.loop
 
         def done(finished: Future[tuple[Message | None, BaseException | None]]) -> None:
-            loop.call_soon_threadsafe(self._finish_call, call, method, *finished.result())
+            loop.call_soon_threadsafe(self._finish_call, call, method, started, *finished.result())
 
         future.add_done_callback(done)
 
@@ -246,28 +247,43 @@ class IpcConnection(asyncio.Protocol):
         return method
 
     def _finish_call(
-        self, call: Call, method: Method, response: Message | None, error: BaseException | None
+        self,
+        call: Call,
+        method: Method,
+        started: float,
+        response: Message | None,
+        error: BaseException | None,
     ) -> None:
         self.last_activity = time.monotonic()
         self._calls_running -= 1
+        java_class = self._answer(call, method, response, error)
+        self._server.metrics.call_finished(method.name, time.perf_counter() - started, java_class)
+        self._dispatch_backlog()
+
+    def _answer(
+        self, call: Call, method: Method, response: Message | None, error: BaseException | None
+    ) -> str | None:
+        """Send the call's answer (if the client is still there); the Java exception class sent, if any."""
         if self._transport is None:
-            return  # the client went away while its call ran; the call's effects stand
+            return None  # the client went away while its call ran; the call's effects stand
         if response is not None:
             try:
                 self._write(self._codec.success_response(call.call_id, response))
+                return None
             except LocalProtocolError as oversized:
                 self._write_error(call.call_id, IO_EXCEPTION, str(oversized), _ERROR_RPC_SERVER)
-        elif isinstance(error, RemoteProtocolError):
+                return IO_EXCEPTION
+        if isinstance(error, RemoteProtocolError):
             # The frame was fine but its request body was not: answer this call, keep the connection.
             self._write_error(call.call_id, error.exception_class_name, str(error), _ERROR_RPC_SERVER)
-        elif isinstance(error, HopsFSError):
-            self._server.calls_failed += 1
-            self._write_error(call.call_id, hadoop_exception_class(error), str(error))
-        else:
-            self._server.calls_failed += 1
-            log.error("%s from %s failed", method.name, self.peer, exc_info=error)
-            self._write_error(call.call_id, IO_EXCEPTION, f"internal error in {method.name}: {error!r}")
-        self._dispatch_backlog()
+            return error.exception_class_name
+        if isinstance(error, HopsFSError):
+            java_class = hadoop_exception_class(error)
+            self._write_error(call.call_id, java_class, str(error))
+            return java_class
+        log.error("%s from %s failed", method.name, self.peer, exc_info=error)
+        self._write_error(call.call_id, IO_EXCEPTION, f"internal error in {method.name}: {error!r}")
+        return IO_EXCEPTION
 
     # -- output ---------------------------------------------------------------------------------
 
@@ -286,7 +302,7 @@ class IpcConnection(asyncio.Protocol):
 
     def _fail(self, error: RemoteProtocolError) -> None:
         log.info("closing connection from %s: %s", self.peer, error)
-        self._server.protocol_errors += 1
+        self._server.metrics.protocol_errors += 1
         with contextlib.suppress(LocalProtocolError):  # already closed: nothing more to say
             self._write(self._codec.protocol_error_response(error))
         self.close()

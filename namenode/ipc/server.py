@@ -21,6 +21,7 @@ from namenode.dal.connection import Backend
 from namenode.engine.namespace import Namespace
 from namenode.ipc.connection import IpcConnection
 from namenode.ipc.groups import GroupResolver
+from namenode.ipc.metrics import NamenodeMetrics
 from namenode.ipc.service import ClientProtocolService
 
 log = logging.getLogger("hopsfs.namenode.ipc")
@@ -60,9 +61,7 @@ class NamenodeServer:
         self.handshake_timeout_s = handshake_timeout_s
         self.idle_timeout_s = idle_timeout_s
         self.connections: set[IpcConnection] = set()
-        self.calls_started = 0
-        self.calls_failed = 0
-        self.protocol_errors = 0
+        self.metrics = NamenodeMetrics()
         self.loop: asyncio.AbstractEventLoop  # set by start(), before any connection exists
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
@@ -95,12 +94,20 @@ class NamenodeServer:
     def connection_opened(self, connection: IpcConnection) -> None:
         if len(self.connections) >= self.connections_max:
             log.warning("refusing %s: %d connections open", connection.peer, len(self.connections))
+            self.metrics.connections_refused += 1
             connection.close()
             return
         self.connections.add(connection)
 
     def connection_closed(self, connection: IpcConnection) -> None:
         self.connections.discard(connection)
+
+    def render_metrics(self) -> str:
+        gauges = {
+            "connections": float(len(self.connections)),
+            "calls_in_flight": float(sum(connection.calls_in_flight for connection in self.connections)),
+        }
+        return self.metrics.render(gauges, dict(self.namespace.context.statistics))
 
     async def _sweep(self) -> None:
         while True:

@@ -673,7 +673,7 @@ def _send_without_reading(
 ) -> tuple[list[int], threading.Thread]:
     """Pipeline LISTING_CALLS listings from a thread; return once the server stopped starting calls."""
     calls = [client.codec.send_call("getListing", request) for _ in range(LISTING_CALLS)]
-    calls_before = namenode.server.calls_started
+    calls_before = namenode.server.metrics.calls_started
 
     def send() -> None:
         with suppress(OSError):  # the server may close first: what it answered is checked by the caller
@@ -683,8 +683,8 @@ def _send_without_reading(
     sender.start()
     # The server must stop starting calls once the socket buffers and the transport's write buffer
     # are full: without that, its memory grows with whatever the client sends.
-    assert _settles(lambda: namenode.server.calls_started)
-    started = namenode.server.calls_started - calls_before
+    assert _settles(lambda: namenode.server.metrics.calls_started)
+    started = namenode.server.metrics.calls_started - calls_before
     assert 0 < started <= STARTED_WHILE_NOT_READING_MAX
     return [call_id for call_id, _ in calls], sender
 
