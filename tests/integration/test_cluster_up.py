@@ -80,7 +80,9 @@ def _alive(pid: int) -> bool:
 def test_up_serves_survives_a_killed_namenode_and_stops_on_sigterm(tmp_path: Path) -> None:
     up = UpProcess(tmp_path / "cluster", "--port", "0")
     try:
-        metrics = up.wait_for(re.compile(r"hopsfs up: metrics at (http://\S+/metrics), (http://\S+/metrics)$"))
+        metrics = up.wait_for(
+            re.compile(r"hopsfs up: metrics at (http://\S+/metrics), (http://\S+/metrics)$")
+        )
         url = up.wait_for(SERVING).group(1)
         for metrics_url in metrics.groups():
             assert b"hopsfs_namenode_connections" in urllib.request.urlopen(metrics_url, timeout=10).read()
