@@ -18,7 +18,6 @@ Bounds: responses, acks and packets have maxima checked from their length prefix
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 from google.protobuf.message import Message
@@ -95,14 +94,12 @@ class DataTransferClientConnection(TransferConnection):
         buffered_bytes_max: int = BUFFERED_BYTES_MAX,
         acks_pending_max: int = ACKS_PENDING_MAX,
     ) -> None:
-        super().__init__(buffered_bytes_max=buffered_bytes_max)
-        if acks_pending_max <= 0:
-            raise LocalProtocolError("acks_pending_max must be positive")
-        self._verify_checksums = verify_checksums
-        self._checksum_functions = checksum_functions
-        self._acks_pending_max = acks_pending_max
-        self._acks_pending: deque[int] = deque()
-        self._opcode: Opcode | None = None
+        super().__init__(
+            verify_checksums=verify_checksums,
+            checksum_functions=checksum_functions,
+            buffered_bytes_max=buffered_bytes_max,
+            acks_pending_max=acks_pending_max,
+        )
         self._read_request: OpReadBlockProto | None = None
         self._read: _ReadExpectation | None = None
         self._write_checksum: ChecksumSpec | None = None

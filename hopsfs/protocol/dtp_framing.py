@@ -14,17 +14,20 @@ RemoteProtocolError the state is ERROR and receiving again is a LocalProtocolErr
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 from hopsfs.errors import InvariantViolation
 from hopsfs.invariants import check
+from hopsfs.protocol.dtp_checksum import ChecksumFunctions
 from hopsfs.protocol.dtp_events import ConnectionClosed, TransferState
 from hopsfs.protocol.dtp_wire import (
     OP_HEADER_BYTES,
     PACKET_LENGTHS_BYTES,
     PACKET_SIZE_BYTES_MAX,
+    Opcode,
     decode_op_header,
     decode_packet_lengths,
 )
@@ -219,9 +222,24 @@ class UnitReader:
 class TransferConnection:
     """State, limits and the receive loop shared by both sides of a DataTransferProtocol connection."""
 
-    def __init__(self, *, buffered_bytes_max: int) -> None:
+    def __init__(
+        self,
+        *,
+        verify_checksums: bool,
+        checksum_functions: ChecksumFunctions,
+        buffered_bytes_max: int,
+        acks_pending_max: int,
+    ) -> None:
         if buffered_bytes_max > BUFFERED_BYTES_MAX:
             raise LocalProtocolError(f"buffered_bytes_max above {BUFFERED_BYTES_MAX}")
+        if acks_pending_max <= 0:
+            raise LocalProtocolError("acks_pending_max must be positive")
+        self._verify_checksums = verify_checksums
+        self._checksum_functions = checksum_functions
+        self._acks_pending_max = acks_pending_max
+        # Seqnos of packets sent or received that still await their ack, oldest first.
+        self._acks_pending: deque[int] = deque()
+        self._opcode: Opcode | None = None
         self._state = TransferState.IDLE
         # The state the connection was in when the peer broke the protocol (decides what may still go out).
         self._state_before_error: TransferState | None = None

@@ -12,6 +12,7 @@ from itertools import pairwise
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.byte_mutations import mutate, mutation_ops
 
 from hopsfs.protocol import dtp_wire
 from hopsfs.protocol.dtp_checksum import ChecksumMismatch, ChecksumSpec, ChecksumType
@@ -230,31 +231,6 @@ def test_corrupt_read_checksums_are_always_detected(
     with pytest.raises(ChecksumMismatch) as caught:
         feed_in_chunks(client, bytes(corrupt), cut_points(data, stream))
     assert caught.value.seqno == 0
-
-
-mutation_ops = st.lists(
-    st.tuples(
-        st.sampled_from(["replace", "insert", "delete", "truncate"]), st.integers(0), st.integers(0, 255)
-    ),
-    min_size=1,
-    max_size=6,
-)
-
-
-def mutate(stream: bytes, ops: list[tuple[str, int, int]]) -> bytes:
-    mutated = bytearray(stream)
-    for op, position, value in ops:
-        index = position % (len(mutated) + 1)
-        if op == "insert":
-            mutated.insert(index, value)
-        elif op == "truncate":
-            del mutated[index:]
-        elif index < len(mutated):
-            if op == "replace":
-                mutated[index] = value
-            else:
-                del mutated[index]
-    return bytes(mutated)
 
 
 @settings(max_examples=300, deadline=FUZZ_DEADLINE, suppress_health_check=[HealthCheck.too_slow])

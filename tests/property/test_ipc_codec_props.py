@@ -10,6 +10,7 @@ from itertools import pairwise
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.byte_mutations import mutate, mutation_ops
 
 from hopsfs.protocol.errors import RemoteProtocolError
 from hopsfs.protocol.ipc_codec import (
@@ -166,31 +167,6 @@ def test_client_events_do_not_depend_on_split_points(
     events = feed_in_chunks(ready_client(client_stream), stream, cut_points(data, stream))
     assert events == expected
     assert len(events) == count
-
-
-mutation_ops = st.lists(
-    st.tuples(
-        st.sampled_from(["replace", "insert", "delete", "truncate"]), st.integers(0), st.integers(0, 255)
-    ),
-    min_size=1,
-    max_size=6,
-)
-
-
-def mutate(stream: bytes, ops: list[tuple[str, int, int]]) -> bytes:
-    data = bytearray(stream)
-    for op, position, value in ops:
-        index = position % (len(data) + 1)
-        if op == "insert":
-            data.insert(index, value)
-        elif op == "truncate":
-            del data[index:]
-        elif index < len(data):
-            if op == "replace":
-                data[index] = value
-            else:
-                del data[index]
-    return bytes(data)
 
 
 @settings(max_examples=300, deadline=FUZZ_DEADLINE, suppress_health_check=[HealthCheck.too_slow])
