@@ -5,7 +5,7 @@ Failures are retried the way HDFS clients do it:
 - a namenode that refuses or drops connections is failed over to the next address (round robin);
 - every attempt of a call carries the same call id and a growing retry count, so an at-most-once call
   (create, rename, delete, ...) that already ran is answered from the namenodes' retry cache instead
-  of running again; idempotent calls (`IDEMPOTENT_METHODS`) are simply sent again;
+  of running again (`AT_MOST_ONCE_METHODS`); the others are idempotent and simply sent again;
 - when every attempt failed and an at-most-once call may have reached a namenode, `OutcomeUnknown`
   tells the caller to check; otherwise `NamenodeUnavailable`;
 - RetriableException from the server (a transaction that kept conflicting) is retried with backoff.
@@ -28,7 +28,7 @@ from hopsfs.client.rpc import ConnectionLost, RpcConnection
 from hopsfs.config import current_user
 from hopsfs.errors import FileNotFound, NamenodeUnavailable, OutcomeUnknown, TransientError
 from hopsfs.protocol import hdfs_values
-from hopsfs.protocol.ipc_wire import CALL_ID_MAX
+from hopsfs.protocol.ipc_wire import AT_MOST_ONCE_METHODS, CALL_ID_MAX
 from hopsfs.protocol.proto import client_namenode_protocol_pb2 as pb
 from hopsfs.protocol.proto import xattr_pb2
 from hopsfs.types import ContentSummary, FileStatus, XAttrSetFlag
@@ -42,29 +42,6 @@ BACKOFF_CAP_S = 2.0
 # call never races the server hanging up.
 CONNECTION_IDLE_S = 10.0
 UMASK_DEFAULT = 0o022
-
-IDEMPOTENT_METHODS = frozenset(
-    {
-        "getFileInfo",
-        "getFileLinkInfo",
-        "getListing",
-        "getBlockLocations",
-        "getContentSummary",
-        "getLinkTarget",
-        "getServerDefaults",
-        "getFsStats",
-        "getXAttrs",
-        "listXAttrs",
-        "msync",
-        "mkdirs",
-        "complete",
-        "renewLease",
-        "setPermission",
-        "setOwner",
-        "setTimes",
-        "setReplication",
-    }
-)
 
 
 class AsyncClient:
@@ -323,7 +300,7 @@ class AsyncClient:
     # -- calls, retries, failover ---------------------------------------------------------------
 
     async def _call(self, method: str, request: Message, response_type: type[Message]) -> Message:
-        idempotent = method in IDEMPOTENT_METHODS
+        idempotent = method not in AT_MOST_ONCE_METHODS
         # One id for every attempt of this call: the namenodes' retry cache recognizes a re-sent
         # at-most-once call by (client id, call id) and answers it without running it twice.
         call_id = self._allocate_call_id()

@@ -43,6 +43,12 @@ CALL_ID_MAX = 2**31 - 1
 RETRY_COUNT_NONE = -1
 
 CLIENT_PROTOCOL_NAME = "org.apache.hadoop.hdfs.protocol.ClientProtocol"
+# ClientProtocol methods Hadoop marks @AtMostOnce: running one twice could answer differently (a
+# second create finds the file), so a re-sent one is answered from the namenode's retry cache. Every
+# other method hopsfs serves is @Idempotent and may simply be sent again.
+AT_MOST_ONCE_METHODS = frozenset(
+    {"create", "rename", "rename2", "delete", "createSymlink", "setXAttr", "removeXAttr"}
+)
 CLIENT_PROTOCOL_VERSION = 1
 
 _UINT32_MODULUS = 2**32

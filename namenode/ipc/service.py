@@ -19,7 +19,7 @@ from google.protobuf.message import Message
 from hopsfs import limits
 from hopsfs.errors import FileNotFound, InvalidArgument, InvalidPath
 from hopsfs.protocol import hdfs_values
-from hopsfs.protocol.ipc_wire import parse_proto
+from hopsfs.protocol.ipc_wire import AT_MOST_ONCE_METHODS, parse_proto
 from hopsfs.protocol.proto import client_namenode_protocol_pb2 as pb
 from hopsfs.protocol.proto import xattr_pb2
 from hopsfs.types import Caller, RetryKey, XAttrSetFlag
@@ -272,9 +272,8 @@ def _method(
     *,
     read_only: bool,
     walks_subtree: bool = False,
-    at_most_once: bool = False,
 ) -> Method:
-    return Method(name, request_type, handler, read_only, walks_subtree, at_most_once)
+    return Method(name, request_type, handler, read_only, walks_subtree, name in AT_MOST_ONCE_METHODS)
 
 
 S = ClientProtocolService
@@ -299,12 +298,12 @@ METHODS: dict[str, Method] = {
         _method("listXAttrs", xattr_pb2.ListXAttrsRequestProto, S.list_xattrs, read_only=True),
         _method("msync", pb.MsyncRequestProto, S.msync, read_only=True),
         _method("mkdirs", pb.MkdirsRequestProto, S.mkdirs, read_only=False),
-        _method("create", pb.CreateRequestProto, S.create, read_only=False, at_most_once=True),
+        _method("create", pb.CreateRequestProto, S.create, read_only=False),
         _method("complete", pb.CompleteRequestProto, S.complete, read_only=False),
         _method("renewLease", pb.RenewLeaseRequestProto, S.renew_lease, read_only=False),
-        _method("rename", pb.RenameRequestProto, S.rename, read_only=False, at_most_once=True),
-        _method("rename2", pb.Rename2RequestProto, S.rename2, read_only=False, at_most_once=True),
-        _method("delete", pb.DeleteRequestProto, S.delete, read_only=False, at_most_once=True),
+        _method("rename", pb.RenameRequestProto, S.rename, read_only=False),
+        _method("rename2", pb.Rename2RequestProto, S.rename2, read_only=False),
+        _method("delete", pb.DeleteRequestProto, S.delete, read_only=False),
         _method("setPermission", pb.SetPermissionRequestProto, S.set_permission, read_only=False),
         _method("setOwner", pb.SetOwnerRequestProto, S.set_owner, read_only=False),
         _method("setTimes", pb.SetTimesRequestProto, S.set_times, read_only=False),
@@ -314,15 +313,13 @@ METHODS: dict[str, Method] = {
             pb.CreateSymlinkRequestProto,
             S.create_symlink,
             read_only=False,
-            at_most_once=True,
         ),
-        _method("setXAttr", xattr_pb2.SetXAttrRequestProto, S.set_xattr, read_only=False, at_most_once=True),
+        _method("setXAttr", xattr_pb2.SetXAttrRequestProto, S.set_xattr, read_only=False),
         _method(
             "removeXAttr",
             xattr_pb2.RemoveXAttrRequestProto,
             S.remove_xattr,
             read_only=False,
-            at_most_once=True,
         ),
     )
 }
