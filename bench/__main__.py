@@ -1,10 +1,10 @@
-"""`python -m bench NAME [options]` runs `python -m bench.NAME [options]` (engine, rpc, crc32c)."""
+"""`python -m bench NAME [options]` runs `python -m bench.NAME [options]` (engine, rpc, crc32c, storage)."""
 
 from __future__ import annotations
 
 import sys
 
-BENCHMARKS = ("engine", "rpc", "crc32c")
+BENCHMARKS = ("engine", "rpc", "crc32c", "storage")
 
 
 def main(argv: list[str]) -> int:
@@ -16,6 +16,10 @@ def main(argv: list[str]) -> int:
         from bench.rpc.__main__ import main as rpc_main
 
         return rpc_main(argv[1:])
+    if argv[0] == "storage":
+        from bench.storage.__main__ import main as storage_main
+
+        return storage_main(argv[1:])
     if argv[0] == "crc32c":
         from bench.crc32c.__main__ import main as crc32c_main
 
