@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from support import databases
-from support.cluster import NamenodeProcess, format_store
+from support.cluster import NamenodeProcess, StartNamenodes, format_store
 
 
 def _require_mysql_server() -> str:
@@ -63,9 +63,6 @@ def _database_url(kind: str, tmp_path: Path) -> Iterator[str]:
         return
     with databases.mysql_database(_require_mysql_server()) as url:
         yield url if kind == "mysql" else url.replace("mysql+pymysql://", f"{kind}://", 1)
-
-
-StartNamenodes = Callable[..., list[NamenodeProcess]]
 
 
 @pytest.fixture(name="start_namenodes")

@@ -15,9 +15,8 @@ import threading
 import time
 
 import pytest
-from conftest import StartNamenodes
 from support.changelog_replay import assert_change_log_matches
-from support.cluster import wait_until
+from support.cluster import StartNamenodes, wait_until
 from support.fsck import assert_consistent
 
 import hopsfs

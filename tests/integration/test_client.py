@@ -9,8 +9,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from conftest import StartNamenodes
-from support.cluster import NamenodeProcess
+from support.cluster import NamenodeProcess, StartNamenodes
 
 import hopsfs
 from hopsfs.client import AsyncClient

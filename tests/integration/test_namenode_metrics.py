@@ -7,8 +7,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import StartNamenodes
-from support.cluster import NamenodeProcess
+from support.cluster import NamenodeProcess, StartNamenodes
 
 import hopsfs
 from hopsfs.cli.cluster import METRICS_LINE

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from hopsfs.cli.cluster import NAMENODE_READY, ManagedProcess, namenode_command
@@ -105,3 +106,7 @@ def wait_until(predicate, timeout_s: float = 10.0, interval_s: float = 0.05) -> 
             return True
         time.sleep(interval_s)
     return bool(predicate())
+
+
+# The `start_namenodes` fixture (tests/conftest.py): start(url, count=1, *, format, port, extra_arguments).
+StartNamenodes = Callable[..., list["NamenodeProcess"]]

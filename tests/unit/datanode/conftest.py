@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.replicas import BLOCK_POOL_ID, StoreFactory
 
-from datanode.storage import DEFAULT_REPLICA_SPEC, ReplicaStore, StoreConfig
+from datanode.storage import ReplicaStore, StoreConfig
 from datanode.storage.index import MemoryReplicaIndex, ReplicaIndex, RocksReplicaIndex
-from hopsfs.protocol.dtp_checksum import compute_checksums
-
-BLOCK_POOL_ID = "BP-1-127.0.0.1-1700000000000"
-StoreFactory = Callable[[], ReplicaStore]
-
-
-def checksums_of(data: bytes) -> bytes:
-    return compute_checksums(DEFAULT_REPLICA_SPEC, data)
 
 
 @pytest.fixture(params=["rocksdict", "memory"])

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import BLOCK_POOL_ID, checksums_of
+from support.replicas import BLOCK_POOL_ID, checksums_of
 
 from datanode.storage import ReplicaState, ReplicaStore, StoreConfig
 from datanode.storage.index import MemoryReplicaIndex

@@ -6,7 +6,7 @@ import os
 from pathlib import Path, PurePosixPath
 
 import pytest
-from conftest import StoreFactory, checksums_of
+from support.replicas import StoreFactory, checksums_of
 
 from datanode.storage import ReplicaState, ReplicaStore
 from datanode.storage.errors import (
