@@ -17,14 +17,12 @@ import sys
 import time
 from dataclasses import dataclass
 
+from hopsfs.announce import namenode_metrics_line, namenode_ready_line
 from hopsfs.config import DEFAULT_SUPERGROUP, current_user
 from namenode.dal.store import MetadataStore
 from namenode.engine.namespace import Namespace
 from namenode.ipc.metrics import serve_metrics
 from namenode.ipc.server import HANDLER_THREADS_DEFAULT, NamenodeServer
-
-READY_PREFIX = "hopsfs namenode serving "
-METRICS_PREFIX = "hopsfs namenode metrics on "
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +43,9 @@ def run_namenode(options: NamenodeOptions) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     store = MetadataStore(options.metadata_url)
     try:
-        if options.format_if_empty and not store.is_formatted():
-            store.format(
-                superuser=current_user(), supergroup=DEFAULT_SUPERGROUP, now_ms=int(time.time() * 1000)
-            )
+        if options.format_if_empty:
+            now_ms = int(time.time() * 1000)
+            store.format_if_empty(superuser=current_user(), supergroup=DEFAULT_SUPERGROUP, now_ms=now_ms)
         namespace = Namespace(store)
         asyncio.run(_serve(namespace, options))
     except OSError as error:
@@ -69,22 +66,16 @@ async def _serve(namespace: Namespace, options: NamenodeOptions) -> None:
     if options.metrics_port is not None:
         metrics_server = await serve_metrics(options.host, options.metrics_port, server.render_metrics)
         metrics_port = metrics_server.sockets[0].getsockname()[1]
-        print(f"{METRICS_PREFIX}http://{_url_host(options.host)}:{metrics_port}/metrics", flush=True)
+        print(namenode_metrics_line(options.host, metrics_port), flush=True)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stopping.set)
-    print(f"{READY_PREFIX}hopsfs://{_url_host(options.host)}:{port} (pid {os.getpid()})", flush=True)
+    print(namenode_ready_line(options.host, port, os.getpid()), flush=True)
     await stopping.wait()
     if metrics_server is not None:
         metrics_server.close()
     await server.stop()
-
-
-def _url_host(host: str) -> str:
-    if host in ("0.0.0.0", ""):
-        return "127.0.0.1"
-    return f"[{host}]" if ":" in host else host
 
 
 def _use_uvloop() -> None:

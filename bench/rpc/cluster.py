@@ -19,7 +19,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from hopsfs.cli.cluster import NAMENODE_READY, ManagedProcess, namenode_command
+from hopsfs.announce import NAMENODE_READY
+from hopsfs.cli.cluster import ManagedProcess, namenode_command
 from hopsfs.invariants import check
 
 START_TIMEOUT_S = 60.0

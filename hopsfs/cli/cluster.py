@@ -24,10 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from hopsfs.announce import NAMENODE_READY, last_metrics_url, url_host
 from hopsfs.errors import HopsFSError
 
-NAMENODE_READY = re.compile(r"hopsfs namenode serving hopsfs://([^\s:]+|\[[^\]]+\]):(\d+) \(pid (\d+)\)")
-METRICS_LINE = re.compile(r"hopsfs namenode metrics on (http://\S+/metrics)")
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
 RESTARTS_MAX = 5
@@ -211,8 +210,7 @@ class LocalCluster:
 
     @property
     def url(self) -> str:
-        host = "127.0.0.1" if self.options.host in ("0.0.0.0", "") else self.options.host
-        return f"hopsfs://{host}:{self.port}"
+        return f"hopsfs://{url_host(self.options.host)}:{self.port}"
 
     def supervise(self) -> None:
         """Restart processes that die until `request_stop`; ClusterError when one keeps dying."""
@@ -258,12 +256,8 @@ class LocalCluster:
 
     def metrics_urls(self) -> list[str]:
         """Each namenode's /metrics URL, as it printed it before its ready line."""
-        urls = []
-        for managed in self.processes:
-            found = [match.group(1) for line in managed.output_lines if (match := METRICS_LINE.search(line))]
-            if found:
-                urls.append(found[-1])
-        return urls
+        urls = (last_metrics_url(managed.output_lines) for managed in self.processes)
+        return [url for url in urls if url is not None]
 
 
 def run_cluster(options: ClusterOptions) -> int:

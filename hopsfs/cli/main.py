@@ -9,11 +9,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from hopsfs import __version__
 from hopsfs.config import DEFAULT_SUPERGROUP, NodeConfig, current_user, resolve_config
 from hopsfs.errors import HopsFSError, InvalidArgument
+
+if TYPE_CHECKING:
+    from namenode.dal.store import MetadataStore
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -119,20 +124,27 @@ def _config(arguments: argparse.Namespace) -> NodeConfig:
     return config
 
 
-def _format(arguments: argparse.Namespace) -> int:
+@contextmanager
+def _opened_store(config: NodeConfig) -> Iterator[MetadataStore]:
+    """The metadata store `config` names, released when the command is done with it."""
     from namenode.dal.store import MetadataStore
 
-    config = _config(arguments)
     store = MetadataStore(config.metadata_url)
     try:
+        yield store
+    finally:
+        store.dispose()
+
+
+def _format(arguments: argparse.Namespace) -> int:
+    config = _config(arguments)
+    with _opened_store(config) as store:
         settings = store.format(
             superuser=arguments.superuser or current_user(),
             supergroup=arguments.supergroup,
             now_ms=int(time.time() * 1000),
             force=arguments.force,
         )
-    finally:
-        store.dispose()
     print(
         f"formatted {_shown(config.metadata_url)}: cluster {settings['cluster_id']}, "
         f"superuser {settings['superuser']}"
@@ -143,24 +155,23 @@ def _format(arguments: argparse.Namespace) -> int:
 def _up(arguments: argparse.Namespace) -> int:
     """Format on first use, then run the local cluster in the foreground until Ctrl-C or SIGTERM."""
     from hopsfs.cli.cluster import ClusterOptions, run_cluster
-    from namenode.dal.store import MetadataStore
 
+    if arguments.namenodes < 1:
+        raise InvalidArgument("--namenodes must be at least 1")
     config = _config(arguments)
-    store = MetadataStore(config.metadata_url)
-    try:
-        if not store.is_formatted():
-            settings = store.format(
-                superuser=current_user(), supergroup=DEFAULT_SUPERGROUP, now_ms=int(time.time() * 1000)
-            )
+    with _opened_store(config) as store:
+        now_ms = int(time.time() * 1000)
+        settings = store.format_if_empty(
+            superuser=current_user(), supergroup=DEFAULT_SUPERGROUP, now_ms=now_ms
+        )
+        if settings is None:
+            store.open_settings()  # refuses a store of another schema version before anything starts
+        else:
             print(
                 f"hopsfs up: formatted a new namespace in {_shown(config.metadata_url)} "
                 f"(cluster {settings['cluster_id']}, superuser {settings['superuser']})",
                 flush=True,
             )
-        else:
-            store.open_settings()  # refuses a store of another schema version before anything starts
-    finally:
-        store.dispose()
     if arguments.namenodes < 1:
         raise InvalidArgument("--namenodes must be at least 1")
     return run_cluster(
@@ -175,14 +186,9 @@ def _up(arguments: argparse.Namespace) -> int:
 
 
 def _upgrade(arguments: argparse.Namespace) -> int:
-    from namenode.dal.store import MetadataStore
-
     config = _config(arguments)
-    store = MetadataStore(config.metadata_url)
-    try:
+    with _opened_store(config) as store:
         found, now = store.upgrade()
-    finally:
-        store.dispose()
     if found == now:
         print(f"{_shown(config.metadata_url)} is already at schema version {now}")
     else:
@@ -211,14 +217,10 @@ def _namenode(arguments: argparse.Namespace) -> int:
 def _fsck(arguments: argparse.Namespace) -> int:
     """Print every broken invariant; exit 1 if there is any. Live subtree operations are fine."""
     from namenode.dal.fsck import check_namespace
-    from namenode.dal.store import MetadataStore
 
     config = _config(arguments)
-    store = MetadataStore(config.metadata_url)
-    try:
+    with _opened_store(config) as store:
         store.open_settings()
-    finally:
-        store.dispose()
     problems = check_namespace(config.metadata_url, allow_subtree_flags=True)
     for problem in problems:
         print(problem)

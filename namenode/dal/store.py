@@ -120,6 +120,13 @@ class MetadataStore:
             session.commit()
         return values
 
+    def format_if_empty(self, *, superuser: str, supergroup: str, now_ms: int) -> dict[str, str] | None:
+        """Format an empty store (the embedded default's first start); the new settings, or None when
+        the store already held a namespace."""
+        if self.is_formatted():
+            return None
+        return self.format(superuser=superuser, supergroup=supergroup, now_ms=now_ms)
+
     def open_settings(self) -> dict[str, str]:
         """The namespace's settings; raises unless the store is formatted with our schema version."""
         if not self.is_formatted():

@@ -18,7 +18,7 @@ from hopsfs.types import Caller, ChangeEvent, ContentSummary, FileStatus, Listin
 from namenode.dal.store import MetadataStore
 from namenode.engine.hint_cache import HintCache
 from namenode.engine.ids import IdAllocator
-from namenode.engine.txn import EngineContext, run_transaction
+from namenode.engine.txn import EngineContext, Transaction, run_transaction
 from namenode.ops import attributes, create, delete, leases, read, rename, subtree, summary, xattrs
 
 
@@ -286,15 +286,13 @@ class Namespace:
             emptied = run_transaction(
                 context, caller, lambda tx: subtree.delete_batch(tx, handle, budget), write=True
             )
+
+        def finish(transaction: Transaction) -> bool:
+            subtree.finish_delete(transaction, handle)
+            return True
+
         # The answer is recorded with the last step: a re-sent call before it runs the protocol again.
-        run_transaction(
-            context,
-            caller,
-            lambda tx: (subtree.finish_delete(tx, handle), True)[1],
-            write=True,
-            retry=retry,
-        )
-        return True
+        return run_transaction(context, caller, finish, write=True, retry=retry)
 
 
 def _depth(path: str) -> int:

@@ -10,16 +10,16 @@ import pytest
 from support.cluster import NamenodeProcess, StartNamenodes
 
 import hopsfs
-from hopsfs.cli.cluster import METRICS_LINE
+from hopsfs.announce import last_metrics_url
 from hopsfs.errors import FileAlreadyExists, FileNotFound
 
 METRICS_ON = ("--metrics-port", "0")
 
 
 def _metrics_url(namenode: NamenodeProcess) -> str:
-    found = [match.group(1) for line in namenode.output_lines if (match := METRICS_LINE.search(line))]
-    assert found, namenode.output_lines
-    return found[-1]
+    url = last_metrics_url(namenode.output_lines)
+    assert url is not None, namenode.output_lines
+    return url
 
 
 def _sample(text: str, name: str, labels: str = "") -> float:

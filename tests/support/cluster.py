@@ -15,7 +15,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from hopsfs.cli.cluster import NAMENODE_READY, ManagedProcess, namenode_command
+from hopsfs.announce import NAMENODE_READY
+from hopsfs.cli.cluster import ManagedProcess, namenode_command
 from support.worker_launcher import worker_environment
 
 START_TIMEOUT_S = 30.0
@@ -99,7 +100,7 @@ class NamenodeProcess:
         return self.managed.alive()
 
 
-def wait_until(predicate, timeout_s: float = 10.0, interval_s: float = 0.05) -> bool:  # type: ignore[no-untyped-def]
+def wait_until(predicate: Callable[[], object], timeout_s: float = 10.0, interval_s: float = 0.05) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if predicate():
