@@ -33,7 +33,7 @@ from sqlalchemy.dialects import mysql
 
 from hopsfs import limits
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 ROOT_INODE_ID = 1
 ROOT_PARTITION_ID = 0
 ROOT_PARENT_ID = 0
@@ -247,6 +247,145 @@ retry_cache = Table(
     **_TABLE_OPTIONS,
 )
 
+# ---- Block manager (schema v3) -------------------------------------------------------------------
+# Values of blocks.state.
+BLOCK_UNDER_CONSTRUCTION = 1  # being written; locations come from replicas_under_construction
+BLOCK_COMMITTED = 2  # the writer declared its length; not yet enough finalized replicas reported
+BLOCK_COMPLETE = 3  # length final, at least the minimum number of finalized replicas
+BLOCK_UNDER_RECOVERY = 4  # lease recovery is agreeing on the length of the last block
+
+# Values of replicas.state (replicas a datanode reported).
+REPLICA_FINALIZED = 1
+REPLICA_RBW = 2
+
+# Values of datanodes.state.
+DATANODE_LIVE = 1
+DATANODE_DEAD = 2
+
+# Values of datanode_commands.kind (the same numbers as DatanodeCommandProto.Kind).
+COMMAND_TRANSFER = 1
+COMMAND_INVALIDATE = 2
+COMMAND_RECOVER = 3
+COMMAND_FINALIZE_RECOVERED = 4
+
+# Every registered datanode; liveness is last_heartbeat_ms. One storage per datanode.
+datanodes = Table(
+    "datanodes",
+    metadata,
+    Column("datanode_uuid", String(64), primary_key=True),
+    Column("storage_id", String(64), nullable=False),
+    Column("host_name", String(255), nullable=False),
+    Column("transfer_port", Integer, nullable=False),
+    Column("info_port", Integer, nullable=False),
+    Column("capacity_bytes", BigInteger, nullable=False),
+    Column("used_bytes", BigInteger, nullable=False),
+    Column("remaining_bytes", BigInteger, nullable=False),
+    Column("active_transfers", Integer, nullable=False),
+    Column("registered_ms", BigInteger, nullable=False),
+    Column("last_heartbeat_ms", BigInteger, nullable=False),
+    Column("last_block_report_ms", BigInteger, nullable=False),
+    Column("state", SmallInteger, nullable=False),
+    Column("software_version", String(64), nullable=False),
+    Index("ix_datanodes_storage", "storage_id"),
+    **_TABLE_OPTIONS,
+)
+
+# Where the pipeline of a block being written (or recovered) was sent: the expected locations of an
+# under-construction block (HopsFS replica_under_constructions). num_bytes/generation_stamp hold what a
+# datanode answered during lease recovery (-1: not answered yet).
+replicas_under_construction = Table(
+    "replicas_under_construction",
+    metadata,
+    Column("inode_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("block_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("storage_id", String(64), primary_key=True),
+    Column("pipeline_index", SmallInteger, nullable=False),
+    Column("generation_stamp", BigInteger, nullable=False),
+    Column("num_bytes", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+    **_TABLE_OPTIONS,
+)
+
+# Replicas known to be bad (reported by a reader, the block scanner, or a block report that disagrees
+# with the namenode's length or stamp). Never handed to readers; replaced, then deleted.
+corrupt_replicas = Table(
+    "corrupt_replicas",
+    metadata,
+    Column("inode_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("block_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("storage_id", String(64), primary_key=True),
+    Column("reason", String(32), nullable=False),
+    Column("reported_ms", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+    **_TABLE_OPTIONS,
+)
+
+# Blocks with fewer live, good replicas than their file's replication (HopsFS under_replicated_blocks).
+# priority 0 is most urgent (one replica left).
+under_replicated_blocks = Table(
+    "under_replicated_blocks",
+    metadata,
+    Column("inode_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("block_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("priority", SmallInteger, nullable=False),
+    Column("queued_ms", BigInteger, nullable=False),
+    Index("ix_under_replicated_priority", "priority", "queued_ms"),
+    sqlite_with_rowid=False,
+    **_TABLE_OPTIONS,
+)
+
+# Copies scheduled and not yet reported by their target (HopsFS pending_blocks); they time out.
+pending_replications = Table(
+    "pending_replications",
+    metadata,
+    Column("inode_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("block_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("storage_id", String(64), primary_key=True),
+    Column("scheduled_ms", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+    **_TABLE_OPTIONS,
+)
+
+# Work waiting for a datanode, handed out (and deleted) by the heartbeat that collects it.
+# targets: comma-separated datanode uuids (TRANSFER).
+datanode_commands = Table(
+    "datanode_commands",
+    metadata,
+    Column("datanode_uuid", String(64), primary_key=True),
+    Column("command_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", SmallInteger, nullable=False),
+    Column("block_id", BigInteger, nullable=False),
+    Column("generation_stamp", BigInteger, nullable=False),
+    Column("num_bytes", BigInteger, nullable=False),
+    Column("new_generation_stamp", BigInteger, nullable=False),
+    Column("targets", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+    **_TABLE_OPTIONS,
+)
+
+# Which namenode runs leader-only housekeeping: the holder keeps renewing expires_ms; anyone may take
+# an expired lease in a transaction that reads the row FOR UPDATE. epoch counts changes of leader.
+leader_lease = Table(
+    "leader_lease",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),
+    Column("epoch", BigInteger, nullable=False),
+    **_TABLE_OPTIONS,
+)
+
+BLOCK_MANAGER_TABLES = (
+    datanodes,
+    replicas_under_construction,
+    corrupt_replicas,
+    under_replicated_blocks,
+    pending_replications,
+    datanode_commands,
+    leader_lease,
+)
+
 settings = Table(
     "settings",
     metadata,
@@ -255,4 +394,4 @@ settings = Table(
     **_TABLE_OPTIONS,
 )
 
-ID_COUNTER_NAMES = ("inode", "block", "generation_stamp")
+ID_COUNTER_NAMES = ("inode", "block", "generation_stamp", "datanode_command")

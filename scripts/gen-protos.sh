@@ -35,6 +35,8 @@ if [[ "$installed_version" != "$grpcio_tools_version" ]]; then
     "grpcio-tools==${grpcio_tools_version}"
 fi
 
+grpc_protos=("$proto_dir/datanode_namenode.proto")
+
 out_dir="$(mktemp -d)"
 trap 'rm -rf "$out_dir"' EXIT
 
@@ -47,8 +49,13 @@ cd "$repo_root"
   --python_out="$out_dir" \
   --pyi_out="$out_dir" \
   "$proto_dir"/*.proto
+# gRPC stubs only for the protocols served over gRPC (the Hadoop ones run on our own IPC).
+"$tools_venv/bin/python" -m grpc_tools.protoc \
+  --proto_path=. \
+  --grpc_python_out="$out_dir" \
+  "${grpc_protos[@]}"
 
-generated=("$out_dir/$proto_dir"/*_pb2.py "$out_dir/$proto_dir"/*_pb2.pyi)
+generated=("$out_dir/$proto_dir"/*_pb2.py "$out_dir/$proto_dir"/*_pb2.pyi "$out_dir/$proto_dir"/*_pb2_grpc.py)
 sed -i -E 's/^import ([A-Za-z0-9_]+_pb2) as /from hopsfs.protocol.proto import \1 as /' "${generated[@]}"
 if grep -En '^import [A-Za-z0-9_]+_pb2' "${generated[@]}"; then
   echo "bare _pb2 imports left in generated code" >&2
@@ -64,7 +71,7 @@ if [[ "$mode" == "check" ]]; then
       stale=1
     fi
   done
-  for target in "$proto_dir"/*_pb2.py "$proto_dir"/*_pb2.pyi; do
+  for target in "$proto_dir"/*_pb2.py "$proto_dir"/*_pb2.pyi "$proto_dir"/*_pb2_grpc.py; do
     if [[ -e "$target" && ! -e "$out_dir/$target" ]]; then
       echo "orphan (no .proto): $target" >&2
       stale=1
@@ -73,6 +80,6 @@ if [[ "$mode" == "check" ]]; then
   exit "$stale"
 fi
 
-rm -f "$proto_dir"/*_pb2.py "$proto_dir"/*_pb2.pyi
+rm -f "$proto_dir"/*_pb2.py "$proto_dir"/*_pb2.pyi "$proto_dir"/*_pb2_grpc.py
 cp "${generated[@]}" "$proto_dir/"
 echo "generated ${#generated[@]} files in $proto_dir" >&2

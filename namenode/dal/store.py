@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from threading import Lock
 
-from sqlalchemy import Engine, inspect, text, update
+from sqlalchemy import Engine, insert, inspect, select, text, update
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from hopsfs.errors import AlreadyFormatted, NotFormatted, SchemaVersionMismatch, StoreError, TransientError
@@ -114,6 +114,7 @@ class MetadataStore:
                     "inode": schema.FIRST_ALLOCATED_INODE_ID,
                     "block": FIRST_BLOCK_ID,
                     "generation_stamp": FIRST_GENERATION_STAMP,
+                    "datanode_command": 1,
                 }
             )
             session.insert_settings(values)
@@ -206,8 +207,19 @@ def _add_retry_cache(engine: Engine) -> None:
     schema.retry_cache.create(engine, checkfirst=True)
 
 
+def _add_block_manager(engine: Engine) -> None:
+    for table in schema.BLOCK_MANAGER_TABLES:
+        table.create(engine, checkfirst=True)
+    with engine.begin() as connection:
+        present = connection.execute(
+            select(schema.id_counters.c.name).where(schema.id_counters.c.name == "datanode_command")
+        ).first()
+        if present is None:
+            connection.execute(insert(schema.id_counters).values(name="datanode_command", next_value=1))
+
+
 # _UPGRADE_STEPS[n] turns a version-n store into a version-(n + 1) one.
-_UPGRADE_STEPS: dict[int, Callable[[Engine], None]] = {1: _add_retry_cache}
+_UPGRADE_STEPS: dict[int, Callable[[Engine], None]] = {1: _add_retry_cache, 2: _add_block_manager}
 
 
 def _root_row(superuser: str, supergroup: str, now_ms: int) -> InodeRow:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from namenode import schema
+
 
 def _hopsfs(*arguments: str, home: Path) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "HOME": str(home), "HADOOP_USER_NAME": "hdfs"}
@@ -107,13 +109,21 @@ def test_upgrade_brings_a_version_1_store_forward(tmp_path: Path) -> None:
     assert _hopsfs("format", "--data-dir", str(data_dir), home=tmp_path).returncode == 0
     with sqlite3.connect(data_dir / "metadata.db") as connection:
         connection.execute("DROP TABLE retry_cache")
+        for table in schema.BLOCK_MANAGER_TABLES:
+            connection.execute(f"DROP TABLE {table.name}")
+        connection.execute("DELETE FROM id_counters WHERE name = 'datanode_command'")
         connection.execute("UPDATE settings SET value = '1' WHERE name = 'schema_version'")
     refused = _hopsfs("fsck", "--data-dir", str(data_dir), home=tmp_path)
     assert refused.returncode == 1
     assert "schema version 1" in refused.stderr and "run `hopsfs upgrade` first" in refused.stderr
     upgraded = _hopsfs("upgrade", "--data-dir", str(data_dir), home=tmp_path)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "from schema version 1 to 2" in upgraded.stdout
+    assert f"from schema version 1 to {schema.SCHEMA_VERSION}" in upgraded.stdout
     assert _hopsfs("fsck", "--data-dir", str(data_dir), home=tmp_path).returncode == 0
+    with sqlite3.connect(data_dir / "metadata.db") as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        counters = {row[0] for row in connection.execute("SELECT name FROM id_counters")}
+    assert {table.name for table in schema.BLOCK_MANAGER_TABLES} <= tables
+    assert set(schema.ID_COUNTER_NAMES) <= counters
     again = _hopsfs("upgrade", "--data-dir", str(data_dir), home=tmp_path)
-    assert "already at schema version 2" in again.stdout
+    assert f"already at schema version {schema.SCHEMA_VERSION}" in again.stdout

@@ -437,3 +437,59 @@ class MsyncRequestProto(_message.Message):
 class MsyncResponseProto(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class UpdateBlockForPipelineRequestProto(_message.Message):
+    __slots__ = ("block", "clientName")
+    BLOCK_FIELD_NUMBER: _ClassVar[int]
+    CLIENTNAME_FIELD_NUMBER: _ClassVar[int]
+    block: _hdfs_pb2.ExtendedBlockProto
+    clientName: str
+    def __init__(self, block: _Optional[_Union[_hdfs_pb2.ExtendedBlockProto, _Mapping]] = ..., clientName: _Optional[str] = ...) -> None: ...
+
+class UpdateBlockForPipelineResponseProto(_message.Message):
+    __slots__ = ("block",)
+    BLOCK_FIELD_NUMBER: _ClassVar[int]
+    block: _hdfs_pb2.LocatedBlockProto
+    def __init__(self, block: _Optional[_Union[_hdfs_pb2.LocatedBlockProto, _Mapping]] = ...) -> None: ...
+
+class UpdatePipelineRequestProto(_message.Message):
+    __slots__ = ("clientName", "oldBlock", "newBlock", "newNodes", "storageIDs")
+    CLIENTNAME_FIELD_NUMBER: _ClassVar[int]
+    OLDBLOCK_FIELD_NUMBER: _ClassVar[int]
+    NEWBLOCK_FIELD_NUMBER: _ClassVar[int]
+    NEWNODES_FIELD_NUMBER: _ClassVar[int]
+    STORAGEIDS_FIELD_NUMBER: _ClassVar[int]
+    clientName: str
+    oldBlock: _hdfs_pb2.ExtendedBlockProto
+    newBlock: _hdfs_pb2.ExtendedBlockProto
+    newNodes: _containers.RepeatedCompositeFieldContainer[_hdfs_pb2.DatanodeIDProto]
+    storageIDs: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, clientName: _Optional[str] = ..., oldBlock: _Optional[_Union[_hdfs_pb2.ExtendedBlockProto, _Mapping]] = ..., newBlock: _Optional[_Union[_hdfs_pb2.ExtendedBlockProto, _Mapping]] = ..., newNodes: _Optional[_Iterable[_Union[_hdfs_pb2.DatanodeIDProto, _Mapping]]] = ..., storageIDs: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class UpdatePipelineResponseProto(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ReportBadBlocksRequestProto(_message.Message):
+    __slots__ = ("blocks",)
+    BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    blocks: _containers.RepeatedCompositeFieldContainer[_hdfs_pb2.LocatedBlockProto]
+    def __init__(self, blocks: _Optional[_Iterable[_Union[_hdfs_pb2.LocatedBlockProto, _Mapping]]] = ...) -> None: ...
+
+class ReportBadBlocksResponseProto(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RecoverLeaseRequestProto(_message.Message):
+    __slots__ = ("src", "clientName")
+    SRC_FIELD_NUMBER: _ClassVar[int]
+    CLIENTNAME_FIELD_NUMBER: _ClassVar[int]
+    src: str
+    clientName: str
+    def __init__(self, src: _Optional[str] = ..., clientName: _Optional[str] = ...) -> None: ...
+
+class RecoverLeaseResponseProto(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: bool
+    def __init__(self, result: bool = ...) -> None: ...

@@ -861,6 +861,10 @@ def test_service_lists_every_method_we_serve() -> None:
         "truncate": "TruncateRequestProto",
         "fsync": "FsyncRequestProto",
         "getFileLinkInfo": "GetFileLinkInfoRequestProto",
+        "updateBlockForPipeline": "UpdateBlockForPipelineRequestProto",
+        "updatePipeline": "UpdatePipelineRequestProto",
+        "reportBadBlocks": "ReportBadBlocksRequestProto",
+        "recoverLease": "RecoverLeaseRequestProto",
     }
     served = {method.name: method.input_type.name for method in service.methods}
     assert served == expected
