@@ -18,6 +18,8 @@ class Caller:
 
     user: str
     groups: tuple[str, ...] = ()
+    # The application the call is for (HOPSFS_APP_ID, sent as Hadoop's caller context): provenance.
+    app_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -105,6 +107,7 @@ class ChangeEvent:
     time_ms: int
     previous_parent_id: int | None = None
     previous_name: str | None = None
+    app_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

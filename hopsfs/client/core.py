@@ -15,6 +15,7 @@ Errors the namenode reports come back as the matching `hopsfs.errors` class (Fil
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
 import uuid
@@ -54,9 +55,12 @@ class AsyncClient:
         call_timeout_s: float = CALL_TIMEOUT_S,
         attempts_max: int = ATTEMPTS_MAX,
         umask: int = UMASK_DEFAULT,
+        app_id: str | None = None,
     ) -> None:
         self.addresses = namenode_addresses(url)
         self.user = user or current_user()
+        # Recorded with every change this client makes (provenance); HOPSFS_APP_ID by default.
+        self.app_id = app_id if app_id is not None else os.environ.get("HOPSFS_APP_ID") or None
         self.client_id = uuid.uuid4().bytes
         # HDFS's lease holder name; unique per client so two clients never share a lease.
         self.client_name = f"DFSClient_hopsfs_{self.client_id.hex()[:16]}"
@@ -354,7 +358,11 @@ class AsyncClient:
         if pending is None:
             pending = asyncio.ensure_future(
                 RpcConnection.open(
-                    address, user=self.user, client_id=self.client_id, timeout_s=self.connect_timeout_s
+                    address,
+                    user=self.user,
+                    client_id=self.client_id,
+                    timeout_s=self.connect_timeout_s,
+                    caller_context=self.app_id,
                 )
             )
             self._connecting[address] = pending

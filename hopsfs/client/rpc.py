@@ -27,9 +27,13 @@ class ConnectionLost(HopsFSError):
 
 
 class RpcConnection(asyncio.Protocol):
-    def __init__(self, *, user: str, client_id: bytes, address: tuple[str, int]) -> None:
+    def __init__(
+        self, *, user: str, client_id: bytes, address: tuple[str, int], caller_context: str | None = None
+    ) -> None:
         self.address = address
-        self._codec = ClientConnection(effective_user=user, client_id=client_id)
+        self._codec = ClientConnection(
+            effective_user=user, client_id=client_id, caller_context=caller_context
+        )
         self._transport: asyncio.Transport | None = None
         self._waiting: dict[int, asyncio.Future[bytes]] = {}
         self._closed_reason: str | None = None
@@ -37,12 +41,22 @@ class RpcConnection(asyncio.Protocol):
 
     @classmethod
     async def open(
-        cls, address: tuple[str, int], *, user: str, client_id: bytes, timeout_s: float
+        cls,
+        address: tuple[str, int],
+        *,
+        user: str,
+        client_id: bytes,
+        timeout_s: float,
+        caller_context: str | None = None,
     ) -> RpcConnection:
         loop = asyncio.get_running_loop()
         host, port = address
         _, connection = await asyncio.wait_for(
-            loop.create_connection(lambda: cls(user=user, client_id=client_id, address=address), host, port),
+            loop.create_connection(
+                lambda: cls(user=user, client_id=client_id, address=address, caller_context=caller_context),
+                host,
+                port,
+            ),
             timeout_s,
         )
         return connection

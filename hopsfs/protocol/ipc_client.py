@@ -87,6 +87,7 @@ class ClientConnection(IpcConnection):
         frame_size_bytes_max: int = FRAME_SIZE_BYTES_MAX,
         buffered_bytes_max: int = BUFFERED_BYTES_MAX,
         calls_in_flight_max: int = CALLS_IN_FLIGHT_MAX,
+        caller_context: str | None = None,
     ) -> None:
         super().__init__(
             expect_preamble=False,
@@ -100,6 +101,8 @@ class ClientConnection(IpcConnection):
         if calls_in_flight_max <= 0:
             raise LocalProtocolError("calls_in_flight_max must be positive")
         self._effective_user = effective_user
+        # Sent with every call (Hadoop's caller context): hopsfs puts the application id here.
+        self._caller_context = caller_context
         self._real_user = real_user
         self._protocol_name = protocol_name
         self._auth_protocol = AuthProtocol(auth_protocol)
@@ -157,6 +160,8 @@ class ClientConnection(IpcConnection):
             raise LocalProtocolError(f"{self._calls_in_flight_max} calls already in flight")
         call_id = self._allocate_call_id() if call_id is None else self._reuse_call_id(call_id)
         header = self._request_header(call_id, retry_count, state_id, self.client_id)
+        if self._caller_context:
+            header.callerContext.context = self._caller_context
         method = RequestHeaderProto(
             methodName=method_name,
             declaringClassProtocolName=protocol_name or self._protocol_name,

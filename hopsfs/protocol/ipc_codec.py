@@ -50,6 +50,7 @@ from hopsfs.protocol.ipc_wire import (
     CALL_ID_CONNECTION_CONTEXT,
     CALL_ID_PING,
     CALL_ID_SASL,
+    CALLER_CONTEXT_CHARS_MAX,
     CLIENT_ID_BYTES_MAX,
     FRAME_SIZE_BYTES_MAX,
     IPC_VERSION,
@@ -382,6 +383,7 @@ class ServerConnection(IpcConnection):
             protocol_name=text_field(method.declaringClassProtocolName, "protocol name", call_id),
             protocol_version=method.clientProtocolVersion,
             request_bytes=request,
+            caller_context=_caller_context(header),
         )
 
     def _admit_call(self, call_id: int, header: RpcRequestHeaderProto) -> None:
@@ -392,6 +394,13 @@ class ServerConnection(IpcConnection):
                 f"more than {self._calls_in_flight_max} calls in flight", call_id=call_id
             )
         self._pending[call_id] = _PendingCall(header.clientId, header.retryCount)
+
+
+def _caller_context(header: RpcRequestHeaderProto) -> str | None:
+    """Hadoop truncates a caller context to hadoop.caller.context.max.size (128); so do we."""
+    if not header.HasField("callerContext"):
+        return None
+    return header.callerContext.context[:CALLER_CONTEXT_CHARS_MAX] or None
 
 
 def _check_call_header(header: RpcRequestHeaderProto) -> None:

@@ -80,6 +80,8 @@ class Call:
     protocol_name: str
     protocol_version: int
     request_bytes: bytes
+    # The caller context the client sent (hopsfs: its application id), at most CALLER_CONTEXT_CHARS_MAX.
+    caller_context: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

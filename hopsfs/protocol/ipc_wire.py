@@ -30,6 +30,8 @@ FRAME_SIZE_BYTES_MAX = 128 * 1024 * 1024
 SETUP_FRAME_SIZE_BYTES_MAX = 1024 * 1024
 VARINT32_BYTES_MAX = 5
 CLIENT_ID_BYTES_MAX = 16
+# Hadoop's hadoop.caller.context.max.size default; the change log's app_id column holds as much.
+CALLER_CONTEXT_CHARS_MAX = 128
 
 SERVICE_CLASS_DEFAULT = 0
 AUTH_PROTOCOL_NONE = 0

@@ -312,7 +312,7 @@ def _change_event(row: tuple[object, ...]) -> ChangeEvent:
         _kind,
         user,
         time_ms,
-        _app_id,
+        app_id,
     ) = row
     return ChangeEvent(
         sequence=int(sequence),  # type: ignore[arg-type]
@@ -325,4 +325,5 @@ def _change_event(row: tuple[object, ...]) -> ChangeEvent:
         time_ms=int(time_ms),  # type: ignore[arg-type]
         previous_parent_id=None if previous_parent_id is None else int(previous_parent_id),  # type: ignore[arg-type]
         previous_name=None if previous_name is None else str(previous_name),
+        app_id=None if app_id is None else str(app_id),
     )

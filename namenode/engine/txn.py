@@ -211,7 +211,7 @@ class Transaction:
                 "kind": row.kind,
                 "user_name": self.caller.user,
                 "time_ms": self.now_ms,
-                "app_id": None,
+                "app_id": self.caller.app_id,
             }
         )
 

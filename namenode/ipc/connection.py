@@ -212,6 +212,8 @@ class IpcConnection(asyncio.Protocol):
             return
         caller = self._caller
         assert caller is not None  # the codec admits calls only after the context
+        if call.caller_context is not None:
+            caller = Caller(caller.user, caller.groups, call.caller_context)
         server = self._server
         server.metrics.calls_started += 1
         self._calls_running += 1

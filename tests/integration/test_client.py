@@ -417,3 +417,22 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def test_the_application_id_reaches_the_change_log(db_url: str, start_namenodes: StartNamenodes) -> None:
+    """HOPSFS_APP_ID travels as Hadoop's caller context and is recorded with each change (provenance)."""
+    from namenode.engine.namespace import Namespace
+
+    namenode = start_namenodes(db_url)[0]
+    long_id = "application_1700000000000_0042-" + "x" * 200
+    with hopsfs.connect(namenode.url, user="hdfs", app_id=long_id) as tagged:
+        tagged.mkdirs("/tagged")
+    with hopsfs.connect(namenode.url, user="hdfs", app_id="") as untagged:
+        untagged.mkdirs("/untagged")
+    namespace = Namespace.open(db_url)
+    try:
+        by_name = {event.name: event for event in namespace.read_changes()}
+    finally:
+        namespace.close()
+    assert by_name["tagged"].app_id == long_id[:128]
+    assert by_name["untagged"].app_id is None

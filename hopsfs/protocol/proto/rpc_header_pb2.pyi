@@ -15,8 +15,16 @@ RPC_BUILTIN: RpcKindProto
 RPC_WRITABLE: RpcKindProto
 RPC_PROTOCOL_BUFFER: RpcKindProto
 
+class RPCCallerContextProto(_message.Message):
+    __slots__ = ("context", "signature")
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    context: str
+    signature: bytes
+    def __init__(self, context: _Optional[str] = ..., signature: _Optional[bytes] = ...) -> None: ...
+
 class RpcRequestHeaderProto(_message.Message):
-    __slots__ = ("rpcKind", "rpcOp", "callId", "clientId", "retryCount", "stateId")
+    __slots__ = ("rpcKind", "rpcOp", "callId", "clientId", "retryCount", "callerContext", "stateId")
     class OperationProto(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         RPC_FINAL_PACKET: _ClassVar[RpcRequestHeaderProto.OperationProto]
@@ -30,14 +38,16 @@ class RpcRequestHeaderProto(_message.Message):
     CALLID_FIELD_NUMBER: _ClassVar[int]
     CLIENTID_FIELD_NUMBER: _ClassVar[int]
     RETRYCOUNT_FIELD_NUMBER: _ClassVar[int]
+    CALLERCONTEXT_FIELD_NUMBER: _ClassVar[int]
     STATEID_FIELD_NUMBER: _ClassVar[int]
     rpcKind: RpcKindProto
     rpcOp: RpcRequestHeaderProto.OperationProto
     callId: int
     clientId: bytes
     retryCount: int
+    callerContext: RPCCallerContextProto
     stateId: int
-    def __init__(self, rpcKind: _Optional[_Union[RpcKindProto, str]] = ..., rpcOp: _Optional[_Union[RpcRequestHeaderProto.OperationProto, str]] = ..., callId: _Optional[int] = ..., clientId: _Optional[bytes] = ..., retryCount: _Optional[int] = ..., stateId: _Optional[int] = ...) -> None: ...
+    def __init__(self, rpcKind: _Optional[_Union[RpcKindProto, str]] = ..., rpcOp: _Optional[_Union[RpcRequestHeaderProto.OperationProto, str]] = ..., callId: _Optional[int] = ..., clientId: _Optional[bytes] = ..., retryCount: _Optional[int] = ..., callerContext: _Optional[_Union[RPCCallerContextProto, _Mapping]] = ..., stateId: _Optional[int] = ...) -> None: ...
 
 class RpcResponseHeaderProto(_message.Message):
     __slots__ = ("callId", "status", "serverIpcVersionNum", "exceptionClassName", "errorMsg", "errorDetail", "clientId", "retryCount", "stateId")
