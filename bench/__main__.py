@@ -1,10 +1,11 @@
-"""`python -m bench NAME [options]` runs `python -m bench.NAME [options]` (engine, rpc, crc32c, storage)."""
+"""`python -m bench NAME [options]` runs `python -m bench.NAME [options]` (engine, rpc, crc32c, storage,
+harness, datanode, cdc)."""
 
 from __future__ import annotations
 
 import sys
 
-BENCHMARKS = ("engine", "rpc", "crc32c", "storage")
+BENCHMARKS = ("engine", "rpc", "crc32c", "storage", "harness", "datanode", "cdc")
 
 
 def main(argv: list[str]) -> int:
@@ -12,6 +13,18 @@ def main(argv: list[str]) -> int:
         choices = ",".join(BENCHMARKS)
         print(f"usage: python -m bench {{{choices}}} [options]  (see python -m bench.NAME --help)")
         return 2
+    if argv[0] == "cdc":
+        from bench.cdc.__main__ import main as cdc_main
+
+        return cdc_main(argv[1:])
+    if argv[0] == "harness":
+        from bench.harness.__main__ import main as harness_main
+
+        return harness_main(argv[1:])
+    if argv[0] == "datanode":
+        from bench.datanode.__main__ import main as datanode_main
+
+        return datanode_main(argv[1:])
     if argv[0] == "rpc":
         from bench.rpc.__main__ import main as rpc_main
 

@@ -146,6 +146,32 @@ class OutcomeUnknown(HopsFSError):
     """The connection failed after a call that must not run twice was sent: it may or may not have run."""
 
 
+class NotReplicatedYet(TransientError):
+    """The previous block has no finalized replica yet, so no new block is allocated: retry shortly."""
+
+
+class DataTransferError(HopsFSError):
+    """Reading or writing block data through the datanodes failed; the message names the block and nodes."""
+
+
+class BlockMissing(DataTransferError):
+    """Every replica of a block failed to read (unreachable, timed out or corrupt)."""
+
+    def __init__(self, message: str, block_name: str = "", nodes_tried: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.block_name = block_name
+        self.nodes_tried = nodes_tried
+
+
+class PipelineFailed(DataTransferError):
+    """A write pipeline could not be set up or recovered: no datanode is left to write to. The file is
+    not complete; nothing written after the last successful hflush is guaranteed to survive."""
+
+
+class NotEnoughReplicas(DataTransferError):
+    """complete() kept answering that the last block lacks finalized replicas: the file stays open."""
+
+
 class InvariantViolation(HopsFSError):
     """A bug: an internal invariant does not hold. Never caught below the request boundary."""
 
@@ -181,6 +207,11 @@ HADOOP_EXCEPTION_CLASS: dict[type[HopsFSError], str] = {
     RemoteError: "java.io.IOException",
     NamenodeUnavailable: "java.net.ConnectException",
     OutcomeUnknown: "java.io.IOException",
+    NotReplicatedYet: "org.apache.hadoop.hdfs.server.namenode.NotReplicatedYetException",
+    DataTransferError: "java.io.IOException",
+    BlockMissing: "org.apache.hadoop.hdfs.BlockMissingException",
+    PipelineFailed: "java.io.IOException",
+    NotEnoughReplicas: "java.io.IOException",
 }
 
 # Java classes that other servers use for errors hopsfs names differently.

@@ -20,6 +20,8 @@ class Caller:
     groups: tuple[str, ...] = ()
     # The application the call is for (HOPSFS_APP_ID, sent as Hadoop's caller context): provenance.
     app_id: str | None = None
+    # The client's address as the front end saw it: block placement and read order prefer its host.
+    host: str | None = None
 
 
 @dataclass(slots=True)

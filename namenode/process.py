@@ -15,14 +15,19 @@ import os
 import signal
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from hopsfs.announce import namenode_metrics_line, namenode_ready_line
+from hopsfs.announce import namenode_datanode_service_line, namenode_metrics_line, namenode_ready_line
 from hopsfs.config import DEFAULT_SUPERGROUP, current_user
 from namenode.dal.store import MetadataStore
+from namenode.datanode_rpc.server import DatanodeRpcServer
+from namenode.engine.block_config import BlockManagerConfig
 from namenode.engine.namespace import Namespace
+from namenode.housekeeping_loop import HousekeepingLoop
 from namenode.ipc.metrics import serve_metrics
 from namenode.ipc.server import HANDLER_THREADS_DEFAULT, NamenodeServer
+
+HOUSEKEEPING_INTERVAL_MS_DEFAULT = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +40,9 @@ class NamenodeOptions:
     inline_reads: bool | None = None  # None: when the store is embedded SQLite
     metrics_port: int | None = None  # None: no /metrics endpoint; 0: any free port
     format_if_empty: bool = False
+    datanode_port: int | None = 8022  # gRPC for datanodes; None: no datanode service; 0: any free port
+    housekeeping_interval_ms: int = HOUSEKEEPING_INTERVAL_MS_DEFAULT
+    block_config: BlockManagerConfig = field(default_factory=BlockManagerConfig)
 
 
 def run_namenode(options: NamenodeOptions) -> int:
@@ -46,7 +54,7 @@ def run_namenode(options: NamenodeOptions) -> int:
         if options.format_if_empty:
             now_ms = int(time.time() * 1000)
             store.format_if_empty(superuser=current_user(), supergroup=DEFAULT_SUPERGROUP, now_ms=now_ms)
-        namespace = Namespace(store)
+        namespace = Namespace(store, block_config=options.block_config)
         asyncio.run(_serve(namespace, options))
     except OSError as error:
         # Almost always the port: taken by another process, or an address this host does not have.
@@ -62,9 +70,23 @@ async def _serve(namespace: Namespace, options: NamenodeOptions) -> None:
         namespace, handler_threads=options.handler_threads, inline_reads=options.inline_reads
     )
     port = await server.start(options.host, options.port, reuse_port=options.reuse_port)
+    datanode_server = None
+    if options.datanode_port is not None:
+        datanode_server = DatanodeRpcServer(namespace.block_manager)
+        datanode_port = datanode_server.start(options.host, options.datanode_port)
+        print(namenode_datanode_service_line(options.host, datanode_port), flush=True)
+    housekeeping = HousekeepingLoop(
+        namespace.block_manager, namespace.context.namenode_id, options.housekeeping_interval_ms
+    )
+    housekeeping.start()
     metrics_server = None
     if options.metrics_port is not None:
-        metrics_server = await serve_metrics(options.host, options.metrics_port, server.render_metrics)
+
+        def render() -> str:
+            text = server.render_metrics() + housekeeping.render_metrics()
+            return text + (datanode_server.service.render_metrics() if datanode_server is not None else "")
+
+        metrics_server = await serve_metrics(options.host, options.metrics_port, render)
         metrics_port = metrics_server.sockets[0].getsockname()[1]
         print(namenode_metrics_line(options.host, metrics_port), flush=True)
     stopping = asyncio.Event()
@@ -76,6 +98,9 @@ async def _serve(namespace: Namespace, options: NamenodeOptions) -> None:
     if metrics_server is not None:
         metrics_server.close()
     await server.stop()
+    if datanode_server is not None:
+        datanode_server.stop()
+    await asyncio.get_running_loop().run_in_executor(None, housekeeping.stop)
 
 
 def _use_uvloop() -> None:

@@ -128,6 +128,8 @@ replicas = Table(
     Column("state", SmallInteger, nullable=False),
     # HopsFS hash bucket (block_id % buckets) for incremental block-report comparison.
     Column("bucket_id", Integer, nullable=False),
+    # A full block report and dead-datanode handling read one storage's replicas (schema v3 adds it).
+    Index("ix_replicas_storage", "storage_id", "block_id"),
     sqlite_with_rowid=False,
     **_TABLE_OPTIONS,
 )
@@ -262,6 +264,13 @@ REPLICA_RBW = 2
 DATANODE_LIVE = 1
 DATANODE_DEAD = 2
 
+# Values of under_replicated_blocks.priority, most urgent first (HDFS LowRedundancyBlocks levels).
+QUEUE_HIGHEST = 0  # one good replica left
+QUEUE_VERY_UNDER = 1  # good replicas * 3 < replication
+QUEUE_UNDER = 2
+QUEUE_MISSING = 3  # no good replica at all: nothing to copy from (a missing block)
+QUEUE_RECHECK = 4  # count again: may be fine, under- or over-replicated
+
 # Values of datanode_commands.kind (the same numbers as DatanodeCommandProto.Kind).
 COMMAND_TRANSFER = 1
 COMMAND_INVALIDATE = 2
@@ -290,9 +299,16 @@ datanodes = Table(
     **_TABLE_OPTIONS,
 )
 
-# Where the pipeline of a block being written (or recovered) was sent: the expected locations of an
-# under-construction block (HopsFS replica_under_constructions). num_bytes/generation_stamp hold what a
-# datanode answered during lease recovery (-1: not answered yet).
+# Values of replicas_under_construction.reported_state: what the datanode last said about its replica.
+REPORTED_NOTHING = 0  # expected location only (pipeline target, or recovery not answered yet)
+REPORTED_FINALIZED = 1  # finalized before the writer committed the block's length
+REPORTED_RBW = 2  # being written
+REPORTED_RECOVERED = 3  # answered a lease-recovery RECOVER command
+
+# Where the pipeline of a block being written (or recovered) was sent: the expected locations of a block
+# that is under construction, committed or under recovery (HopsFS replica_under_constructions); deleted
+# once the block is COMPLETE (its good replicas are then in `replicas`). generation_stamp/num_bytes hold
+# what the datanode last reported (-1: nothing yet); recovery_started_ms when lease recovery sent RECOVER.
 replicas_under_construction = Table(
     "replicas_under_construction",
     metadata,
@@ -302,6 +318,8 @@ replicas_under_construction = Table(
     Column("pipeline_index", SmallInteger, nullable=False),
     Column("generation_stamp", BigInteger, nullable=False),
     Column("num_bytes", BigInteger, nullable=False),
+    Column("reported_state", SmallInteger, nullable=False),
+    Column("recovery_started_ms", BigInteger, nullable=False),
     sqlite_with_rowid=False,
     **_TABLE_OPTIONS,
 )
@@ -316,12 +334,15 @@ corrupt_replicas = Table(
     Column("storage_id", String(64), primary_key=True),
     Column("reason", String(32), nullable=False),
     Column("reported_ms", BigInteger, nullable=False),
+    Index("ix_corrupt_replicas_storage", "storage_id"),
     sqlite_with_rowid=False,
     **_TABLE_OPTIONS,
 )
 
-# Blocks with fewer live, good replicas than their file's replication (HopsFS under_replicated_blocks).
-# priority 0 is most urgent (one replica left).
+# Blocks with fewer live, good replicas than their file's replication (HopsFS under_replicated_blocks),
+# plus blocks waiting for a recount (priority QUEUE_RECHECK: a file just closed, a replication factor
+# changed, a replica more than needed arrived). priority 0 is most urgent (one replica left); a row is
+# not looked at before queued_ms (a just-closed file's replicas are still being reported).
 under_replicated_blocks = Table(
     "under_replicated_blocks",
     metadata,
@@ -342,6 +363,7 @@ pending_replications = Table(
     Column("block_id", BigInteger, primary_key=True, autoincrement=False),
     Column("storage_id", String(64), primary_key=True),
     Column("scheduled_ms", BigInteger, nullable=False),
+    Index("ix_pending_replications_scheduled", "scheduled_ms"),
     sqlite_with_rowid=False,
     **_TABLE_OPTIONS,
 )
@@ -363,6 +385,8 @@ datanode_commands = Table(
     sqlite_with_rowid=False,
     **_TABLE_OPTIONS,
 )
+
+LEADER_LEASE_HOUSEKEEPING = "housekeeping"
 
 # Which namenode runs leader-only housekeeping: the holder keeps renewing expires_ms; anyone may take
 # an expired lease in a transaction that reads the row FOR UPDATE. epoch counts changes of leader.

@@ -35,7 +35,7 @@ if [[ "$installed_version" != "$grpcio_tools_version" ]]; then
     "grpcio-tools==${grpcio_tools_version}"
 fi
 
-grpc_protos=("$proto_dir/datanode_namenode.proto")
+grpc_protos=("$proto_dir/datanode_namenode.proto" "$proto_dir/cdc.proto")
 
 out_dir="$(mktemp -d)"
 trap 'rm -rf "$out_dir"' EXIT

@@ -199,6 +199,9 @@ cmd_start() {
         --log-bin="$datadir/mariadb-bin"
         --binlog-format=ROW
         --binlog-row-image=FULL
+        # Column names inside each table-map event: the reader needs no information_schema look-up,
+        # which would fail for a table dropped before its events are read.
+        --binlog-row-metadata=FULL
         --sync-binlog=0
     )
 

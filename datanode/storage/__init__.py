@@ -1,7 +1,7 @@
 """The datanode's local replica storage: volumes, replica files with checksums, the replica index.
 
-No network code: the DataTransferProtocol server (later) calls `ReplicaStore`. Layout on disk:
-layout.py; meta file format: meta_file.py; restart: reconcile.py.
+No network code: the DataTransferProtocol server (datanode.server) calls `ReplicaStore` from its pool
+threads. Layout on disk: layout.py; meta file format: meta_file.py; restart: reconcile.py.
 """
 
 from __future__ import annotations

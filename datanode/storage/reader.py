@@ -72,6 +72,11 @@ class ReplicaReader:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def limit_to(self, visible_length: int) -> None:
+        """Serve at most `visible_length` bytes: a replica being written shows only what it acknowledged."""
+        check(visible_length >= 0, "a visible length is never negative")
+        self.length = min(self.length, visible_length)
+
     def read(self, offset: int, length: int, verify: bool = False) -> ReadRange:
         """Bytes [offset, offset + length) widened to whole chunks, with their checksums."""
         chunk_offset, end = self._aligned_range(offset, length)

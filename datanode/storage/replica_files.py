@@ -108,6 +108,25 @@ def move_replica_files(source_data: Path, source_meta: Path, target_directory: P
     return target_data, target_meta
 
 
+def reopen_replica_files(
+    block_id: int, finalized_data: Path, finalized_meta: Path, rbw_directory: Path, new_genstamp: int
+) -> Path:
+    """Move a finalized replica back into rbw/ (append), its meta file renamed to `new_genstamp`;
+    return the new data path.
+
+    Data moves first: a crash between the renames leaves the data in rbw/ beside the finalized meta
+    file, which restart rolls forward into a finalized replica again (the append never happened).
+    """
+    check(finalized_data.name == block_file_name(block_id), "the data file is the block's")
+    rbw_data = rbw_directory / finalized_data.name
+    rbw_meta = rbw_directory / meta_file_name(block_id, new_genstamp)
+    os.rename(finalized_data, rbw_data)
+    os.rename(finalized_meta, rbw_meta)
+    fsync_directory(rbw_directory)
+    fsync_directory(finalized_data.parent)
+    return rbw_data
+
+
 def remove_if_present(path: Path) -> int:
     """Unlink `path` if it exists; return the bytes it held (0 when absent)."""
     try:

@@ -1,9 +1,11 @@
 """ReplicaStore: the datanode's replicas on its local volumes, with no network code.
 
 Operations: create_rbw, append, sync, finalize, open_for_read, delete, update_genstamp, get,
-block_report, verify, capacities. All are blocking (an asyncio server runs them in a thread pool)
-and thread-safe: `_lock` guards the replica map and state transitions, each writer's own lock
-serializes the appends to its replica, so packets of different blocks are written in parallel.
+block_report, verify, capacities; for appends and recovery: reopen_finalized (finalized -> being
+written again) and truncate (cut a replica being written to a length). All are blocking (an asyncio
+server runs them in a thread pool) and thread-safe: `_lock` guards the replica map and state
+transitions, each writer's own lock serializes the appends to its replica, so packets of different
+blocks are written in parallel.
 
 Generation stamps: writes (append, sync, finalize) and update_genstamp name the replica's exact
 stamp; a read may name an older one (Hadoop accepts a replica whose stamp is at least the reader's).
@@ -41,6 +43,7 @@ from datanode.storage.replica_files import (
     move_replica_files,
     relative_to_volume,
     remove_if_present,
+    reopen_replica_files,
 )
 from datanode.storage.volume import Volume, VolumeCapacity
 from datanode.storage.volume_choice import MostAvailableChoice, RoundRobinChoice, VolumeChoicePolicy
@@ -244,6 +247,60 @@ class ReplicaStore:
             self._index.put(updated, durable=True)
             self._records[block_id] = replace(record, genstamp=new_genstamp)
             return updated
+
+    def reopen_finalized(self, block_id: int, genstamp: int, new_genstamp: int) -> ReplicaRecord:
+        """A finalized replica becomes one being written again (append), stamped `new_genstamp`.
+
+        `new_genstamp` may equal the current stamp (a client that appends without a new stamp). The
+        files move back to rbw/ (see `reopen_replica_files` for the crash order) and the new state is
+        recorded durably; writes then continue at the replica's length.
+        """
+        with self._lock:
+            record = self._exact(block_id, genstamp)
+            if record.state is not ReplicaState.FINALIZED:
+                raise ReplicaNotWritable(f"blk_{block_id} is being written, not finalized")
+            if new_genstamp < genstamp:
+                raise GenerationStampMismatch(
+                    f"blk_{block_id}: new stamp {new_genstamp} is older than {genstamp}"
+                )
+            volume = self._volumes_by_id[record.volume_id]
+            new_data = reopen_replica_files(
+                block_id,
+                data_path(volume, record),
+                meta_path(volume, record),
+                volume.directories.rbw,
+                new_genstamp,
+            )
+            reopened = replace(
+                record,
+                state=ReplicaState.RBW,
+                genstamp=new_genstamp,
+                relative_path=relative_to_volume(volume, new_data),
+            )
+            self._index.put(reopened, durable=True)
+            self._records[block_id] = reopened
+            promised = max(0, self._replica_bytes_expected - record.length)
+            self._promised[block_id] = promised
+            volume.promise(promised)
+            check(reopened.length == record.length, "reopening keeps every byte")
+            return reopened
+
+    def truncate(self, block_id: int, genstamp: int, length: int) -> ReplicaRecord:
+        """Cut a replica being written to `length` bytes (recovery); its last partial chunk is
+        re-checksummed. InvalidReplicaOffset when `length` is past its end."""
+        writer, volume = self._writer_for(block_id, genstamp)
+        with writer.lock:
+            if writer.closed:
+                raise ReplicaNotWritable(f"blk_{block_id} was finalized or deleted during the truncate")
+            length_before = writer.length
+            writer.truncate(length)
+        volume.add_used(_charged_bytes(length) - _charged_bytes(length_before))
+        with self._lock:
+            record = self._exact(block_id, genstamp)
+            cut = replace(record, length=length)
+            self._index.put(cut, durable=True)
+            self._records[block_id] = cut
+            return cut
 
     def get(self, block_id: int) -> ReplicaRecord:
         """The replica's record, with the live length of a replica being written."""

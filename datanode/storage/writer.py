@@ -29,7 +29,7 @@ from datanode.storage.errors import (
     ReplicaCorrupt,
 )
 from datanode.storage.fsync import pread_all, pwrite_all
-from datanode.storage.meta_file import checksum_position
+from datanode.storage.meta_file import checksum_position, meta_file_length
 from hopsfs.invariants import check
 from hopsfs.protocol.dtp_checksum import ChecksumFunctions, ChecksumSpec
 
@@ -93,6 +93,40 @@ class ReplicaWriter:
         self._length = start + len(new_data)
         check(self._length == offset + len(data), "after a packet the replica ends where the packet ends")
         return self._length
+
+    def truncate(self, length: int) -> None:
+        """Cut the replica to `length` bytes (pipeline and lease recovery); caller holds `lock`.
+
+        A cut inside a chunk gives that chunk a checksum over the bytes kept, after checking the whole
+        old chunk against its stored checksum (a corrupt chunk never gets a fresh valid checksum). The new
+        checksum is written before the files shrink: a crash in between leaves a data file whose last
+        chunk restart recovery verifies at the new length.
+        """
+        check(not self._closed, "truncate of an open writer")
+        if not 0 <= length <= self._length:
+            raise InvalidReplicaOffset(f"blk_{self.block_id}: cannot cut {self._length} bytes to {length}")
+        if length == self._length:
+            return
+        bytes_per_checksum = self.spec.bytes_per_checksum
+        chunk_start = length - length % bytes_per_checksum
+        if chunk_start != length:
+            chunk_index = chunk_start // bytes_per_checksum
+            old_end = min(self._length, chunk_start + bytes_per_checksum)
+            chunk = pread_all(self._data_descriptor, old_end - chunk_start, chunk_start)
+            stored = pread_all(self._meta_descriptor, self.spec.checksum_size, checksum_position(chunk_index))
+            if len(chunk) != old_end - chunk_start or self._functions.compute(self.spec, chunk) != stored:
+                raise ReplicaCorrupt(
+                    f"blk_{self.block_id}: chunk at {chunk_start} fails its checksum, cannot cut inside it",
+                    chunk_start,
+                )
+            kept = self._functions.compute(self.spec, chunk[: length - chunk_start])
+            pwrite_all(self._meta_descriptor, kept, checksum_position(chunk_index))
+        os.ftruncate(self._data_descriptor, length)
+        os.ftruncate(self._meta_descriptor, meta_file_length(length, self.spec))
+        os.fsync(self._meta_descriptor)
+        os.fsync(self._data_descriptor)
+        self._length = length
+        check(os.fstat(self._data_descriptor).st_size == length, "the data file ends at the cut")
 
     def sync(self) -> None:
         """fsync data and checksums (hsync, and the first step of finalize)."""

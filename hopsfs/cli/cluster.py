@@ -7,7 +7,8 @@ process that dies is started again (at most `RESTARTS_MAX` times a minute, then 
 and the command fails). Ctrl-C or SIGTERM stops every process (SIGTERM, then SIGKILL after
 `STOP_TIMEOUT_S`) and exits 0. Each process logs to DATA_DIR/logs/NAME.log.
 
-Datanodes and the CDC service join this list with their issues.
+Then it starts the datanodes (by default three, each with its own volume under DATA_DIR/datanode-N),
+which register with the namenodes' datanode service; the CDC service joins this list with its issue.
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from hopsfs.announce import NAMENODE_READY, last_metrics_url, url_host
+from hopsfs.announce import (
+    NAMENODE_DATANODE_SERVICE,
+    NAMENODE_READY,
+    last_match,
+    last_metrics_url,
+    url_host,
+)
 from hopsfs.errors import HopsFSError
 
 START_TIMEOUT_S = 60.0
@@ -164,6 +171,20 @@ def namenode_command(
     return command
 
 
+def datanode_command(
+    data_dir: Path,
+    namenode_services: list[str],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    extra_arguments: tuple[str, ...] = (),
+) -> list[str]:
+    """The command line of one `hopsfs datanode` process run by this Python."""
+    command = [sys.executable, "-m", "hopsfs.cli.main", "datanode", "--data-dir", str(data_dir)]
+    command += ["--namenode", ",".join(namenode_services), "--host", host, "--port", str(port)]
+    return command + list(extra_arguments)
+
+
 def _die_with_parent() -> None:
     """In the child, before exec: ask Linux to SIGTERM it when the supervisor dies, even by SIGKILL,
     so a killed `hopsfs up` never leaves namenodes behind holding its port."""
@@ -182,6 +203,10 @@ class ClusterOptions:
     host: str = "127.0.0.1"
     port: int = 8020
     namenodes: int = 2
+    datanodes: int = 3
+    # Extra command-line arguments for every namenode / datanode (tests shorten intervals with them).
+    namenode_arguments: tuple[str, ...] = ()
+    datanode_arguments: tuple[str, ...] = ()
 
 
 class LocalCluster:
@@ -190,6 +215,9 @@ class LocalCluster:
         self.log_dir = options.data_dir / "logs"
         self.processes: list[ManagedProcess] = []
         self.port = options.port
+        # Datanodes report to this port; by default two above the client port (HDFS's 8022 for 8020).
+        self.datanode_service_port = options.port + 2 if options.port else 0
+        self._ready: dict[str, re.Pattern[str]] = {}
         self._stopping = threading.Event()
 
     def start(self) -> str:
@@ -202,11 +230,43 @@ class LocalCluster:
                 self._namenode_command(shared_port),
                 self.log_dir / f"namenode-{index}.log",
             )
-            self.processes.append(namenode)
-            match = namenode.start(NAMENODE_READY)
-            # The first namenode may have picked a free port (--port 0): the others join it there.
+            match = self._start(namenode, NAMENODE_READY)
+            # The first namenode may have picked free ports (--port 0): the others join it there.
             self.port = int(match.group(2))
+            service = last_match(NAMENODE_DATANODE_SERVICE, namenode.output_lines)
+            if service is not None:
+                self.datanode_service_port = int(service.group(2))
+        for index in range(1, self.options.datanodes + 1):
+            self.start_datanode(index)
         return self.url
+
+    def start_datanode(self, index: int) -> ManagedProcess:
+        """Start datanode number `index` (its volume: DATA_DIR/datanode-INDEX)."""
+        from hopsfs.announce import DATANODE_READY
+
+        datanode = ManagedProcess(
+            f"datanode-{index}",
+            datanode_command(
+                self.options.data_dir / f"datanode-{index}",
+                [f"{url_host(self.options.host)}:{self.datanode_service_port}"],
+                host=self.options.host,
+                extra_arguments=("--metrics-port", "0", *self.options.datanode_arguments),
+            ),
+            self.log_dir / f"datanode-{index}.log",
+        )
+        self._start(datanode, DATANODE_READY)
+        return datanode
+
+    def process_named(self, name: str) -> ManagedProcess:
+        for managed in self.processes:
+            if managed.name == name:
+                return managed
+        raise KeyError(name)
+
+    def _start(self, managed: ManagedProcess, ready: re.Pattern[str]) -> re.Match[str]:
+        self.processes.append(managed)
+        self._ready[managed.name] = ready
+        return managed.start(ready)
 
     @property
     def url(self) -> str:
@@ -241,7 +301,7 @@ class LocalCluster:
             )
         managed.restarts.append(now)
         print(f"hopsfs up: {managed.name} exited with code {code}; starting it again", flush=True)
-        managed.start(NAMENODE_READY)
+        managed.start(self._ready[managed.name])
 
     def _namenode_command(self, shared_port: bool) -> list[str]:
         options = self.options
@@ -251,7 +311,13 @@ class LocalCluster:
             port=self.port,
             reuse_port=shared_port,
             data_dir=options.data_dir,
-            extra_arguments=("--metrics-port", "0"),
+            extra_arguments=(
+                "--metrics-port",
+                "0",
+                "--datanode-port",
+                str(self.datanode_service_port),
+                *options.namenode_arguments,
+            ),
         )
 
     def metrics_urls(self) -> list[str]:
@@ -271,7 +337,8 @@ def run_cluster(options: ClusterOptions) -> int:
         url = cluster.start()
         print(f"hopsfs up: metrics at {', '.join(cluster.metrics_urls())}", flush=True)
         print(
-            f"hopsfs up: serving {url} ({options.namenodes} namenode(s), pid {os.getpid()}; "
+            f"hopsfs up: serving {url} ({options.namenodes} namenode(s), {options.datanodes} datanode(s), "
+            f"pid {os.getpid()}; "
             f"logs in {cluster.log_dir}). Ctrl-C stops it.",
             flush=True,
         )

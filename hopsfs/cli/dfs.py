@@ -3,7 +3,8 @@
     hopsfs dfs [-fs URL] [-D fs.defaultFS=URL] COMMAND [OPTIONS] [ARGUMENTS]
 
 Commands: -ls -mkdir -stat -mv -rm -rmdir -chmod -chown -chgrp -touchz -du -count -setfattr -getfattr
--ln -test -help -usage (`hopsfs dfs -help` describes each). The namenode is the one -fs or
+-ln -test -put (-copyFromLocal) -get (-copyToLocal) -appendToFile -cat -head -tail -text -setrep
+-help -usage (`hopsfs dfs -help` describes each). The namenode is the one -fs or
 fs.defaultFS names, else HOPSFS_URL, else hopsfs://127.0.0.1:8020; a `hopsfs://host:port/path`
 argument uses its own namenode. Other -D keys are accepted and ignored, as Hadoop ignores keys it
 does not read. The user is HADOOP_USER_NAME, else the OS user; relative paths start at /user/<user>.
@@ -29,7 +30,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
+from hopsfs.cli import dfs_content_commands as content
 from hopsfs.cli import dfs_read_commands as read
+from hopsfs.cli import dfs_transfer_commands as transfer
 from hopsfs.cli import dfs_write_commands as write
 from hopsfs.cli.dfs_context import EXIT_FAILURE, PROGRAM, CommandContext
 from hopsfs.cli.dfs_errors import CommandFailure, UsageError, server_message
@@ -318,6 +321,78 @@ COMMANDS: dict[str, CommandSpec] = {
             "-[defsz] <path>",
             "Exit 0 if the path is a directory (-d), exists (-e), is a file (-f), is not empty (-s)\n"
             "or has zero length (-z); exit 1 otherwise. Prints nothing.",
+        ),
+        CommandSpec(
+            "-put",
+            transfer.put,
+            transfer.PUT_OPTIONS,
+            "[-f] [-p] [-d] [-l] <localsrc> ... <dst>",
+            "Copy local files and directories (recursively) to dst; `-` copies standard input. Several\n"
+            "sources need an existing directory. -f overwrites an existing file; -p keeps times and\n"
+            "permissions; -d writes the target directly instead of through <dst>._COPYING_; -l is ignored.",
+        ),
+        CommandSpec(
+            "-copyFromLocal",
+            transfer.put,
+            transfer.PUT_OPTIONS,
+            "[-f] [-p] [-d] [-l] <localsrc> ... <dst>",
+            "Identical to -put.",
+        ),
+        CommandSpec(
+            "-get",
+            transfer.get,
+            transfer.GET_OPTIONS,
+            "[-f] [-p] [-ignoreCrc] [-crc] <src> ... <localdst>",
+            "Copy files and directories (recursively) to the local filesystem. Several sources need an\n"
+            "existing local directory. -f overwrites; -p keeps times and permissions. Checksums are\n"
+            "always verified (-ignoreCrc and -crc change nothing).",
+        ),
+        CommandSpec(
+            "-copyToLocal",
+            transfer.get,
+            transfer.GET_OPTIONS,
+            "[-f] [-p] [-ignoreCrc] [-crc] <src> ... <localdst>",
+            "Identical to -get.",
+        ),
+        CommandSpec(
+            "-appendToFile",
+            transfer.append_to_file,
+            transfer.APPEND_OPTIONS,
+            "<localsrc> ... <dst>",
+            "Append local files (or standard input, `-`) to dst, creating it if it does not exist.",
+        ),
+        CommandSpec(
+            "-cat",
+            content.cat,
+            content.CAT_OPTIONS,
+            "[-ignoreCrc] <src> ...",
+            "Print the contents of files to standard output.",
+        ),
+        CommandSpec(
+            "-head", content.head, content.HEAD_OPTIONS, "<file>", "Print the first kilobyte of a file."
+        ),
+        CommandSpec(
+            "-tail",
+            content.tail,
+            content.TAIL_OPTIONS,
+            "[-f] [-s <sleep interval>] <file>",
+            "Print the last kilobyte of a file. -f: then print data as it is appended, checking every\n"
+            "-s seconds (default 1), until interrupted.",
+        ),
+        CommandSpec(
+            "-text",
+            content.text,
+            content.TEXT_OPTIONS,
+            "[-ignoreCrc] <src> ...",
+            "Print files as text: like -cat, but gzip-compressed files are decompressed.",
+        ),
+        CommandSpec(
+            "-setrep",
+            content.setrep,
+            content.SETREP_OPTIONS,
+            "[-R] [-w] <rep> <path> ...",
+            "Set the replication of files (of every file below a directory). -w waits until each\n"
+            "block has exactly <rep> replicas (lowering it waits for extra replicas to be removed).",
         ),
         CommandSpec(
             "-help", help_command, HELP_OPTIONS, "[cmd ...]", "Describe the commands (all, or those named)."

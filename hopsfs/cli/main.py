@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from hopsfs import __version__
+from hopsfs.cli import bench_command
 from hopsfs.config import DEFAULT_SUPERGROUP, NodeConfig, current_user, resolve_config
 from hopsfs.errors import HopsFSError, InvalidArgument
 
@@ -31,6 +32,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hopsfs.cli.dfs import main as dfs_main
 
         return dfs_main(arguments_list[1:])
+    if arguments_list[:1] == ["bench"]:
+        # The harness parses its own options (python -m bench harness --help).
+        from hopsfs.cli.bench_command import main as bench_main
+
+        return bench_main(arguments_list[1:])
     parser = _parser()
     arguments = parser.parse_args(arguments_list)
     if not getattr(arguments, "handler", None):
@@ -64,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     up_command.add_argument(
         "--namenodes", type=int, default=2, help="namenode processes sharing the port (default 2)"
     )
+    up_command.add_argument("--datanodes", type=int, default=3, help="datanode processes (default 3)")
     up_command.set_defaults(handler=_up)
 
     upgrade_command = commands.add_parser(
@@ -98,13 +105,23 @@ def _parser() -> argparse.ArgumentParser:
     namenode_command.add_argument(
         "--metrics-port", type=int, default=None, help="serve Prometheus text at /metrics (0: a free port)"
     )
+    _add_block_manager_options(namenode_command)
     namenode_command.set_defaults(handler=_namenode)
 
+    from datanode.cli import add_datanode_command  # argparse only; the datanode loads when it runs
+
+    add_datanode_command(commands)
+
     commands.add_parser("dfs", help="filesystem commands like `hdfs dfs` (hopsfs dfs -help)", add_help=False)
+    bench_command.register(commands)
 
     fsck_command = commands.add_parser("fsck", help="check the namespace's invariants in the metadata store")
     _add_store_options(fsck_command)
     fsck_command.set_defaults(handler=_fsck)
+
+    from hopsfs.cli.cdc_commands import register as register_cdc_commands
+
+    register_cdc_commands(commands)
     return parser
 
 
@@ -172,8 +189,8 @@ def _up(arguments: argparse.Namespace) -> int:
                 f"(cluster {settings['cluster_id']}, superuser {settings['superuser']})",
                 flush=True,
             )
-    if arguments.namenodes < 1:
-        raise InvalidArgument("--namenodes must be at least 1")
+    if arguments.datanodes < 0:
+        raise InvalidArgument("--datanodes must be at least 0")
     return run_cluster(
         ClusterOptions(
             data_dir=config.data_dir,
@@ -181,6 +198,7 @@ def _up(arguments: argparse.Namespace) -> int:
             host=arguments.host,
             port=arguments.port,
             namenodes=arguments.namenodes,
+            datanodes=arguments.datanodes,
         )
     )
 
@@ -196,10 +214,60 @@ def _upgrade(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _add_block_manager_options(command: argparse.ArgumentParser) -> None:
+    """Datanode service and housekeeping timings (defaults follow HDFS; tests shorten them)."""
+    command.add_argument(
+        "--datanode-port",
+        type=int,
+        default=None,
+        help="gRPC port datanodes register and report to (default: --port + 2, as HDFS's 8022 for 8020; "
+        "a free port when --port is 0)",
+    )
+    command.add_argument("--heartbeat-interval-ms", type=int, default=3_000, help="datanode heartbeat period")
+    command.add_argument(
+        "--dead-datanode-ms", type=int, default=630_000, help="silence after which a datanode is dead"
+    )
+    command.add_argument(
+        "--housekeeping-interval-ms", type=int, default=1_000, help="period of leader-only housekeeping"
+    )
+    command.add_argument(
+        "--pending-replication-timeout-ms",
+        type=int,
+        default=300_000,
+        help="a scheduled copy not reported by then is scheduled again",
+    )
+    command.add_argument(
+        "--lease-hard-limit-ms",
+        type=int,
+        default=3_600_000,
+        help="a writer silent this long loses its file to lease recovery",
+    )
+    command.add_argument(
+        "--recovery-timeout-ms",
+        type=int,
+        default=60_000,
+        help="how long lease recovery waits for every replica holder to answer",
+    )
+
+
+def _datanode_port(asked: int | None, client_port: int) -> int:
+    if asked is not None:
+        return asked
+    return client_port + 2 if client_port else 0
+
+
 def _namenode(arguments: argparse.Namespace) -> int:
+    from namenode.engine.block_config import BlockManagerConfig
     from namenode.process import NamenodeOptions, run_namenode
 
     config = _config(arguments)
+    block_config = BlockManagerConfig(
+        dead_after_ms=arguments.dead_datanode_ms,
+        heartbeat_interval_ms=arguments.heartbeat_interval_ms,
+        pending_replication_timeout_ms=arguments.pending_replication_timeout_ms,
+        lease_hard_limit_ms=arguments.lease_hard_limit_ms,
+        recovery_timeout_ms=arguments.recovery_timeout_ms,
+    )
     return run_namenode(
         NamenodeOptions(
             metadata_url=config.metadata_url,
@@ -210,6 +278,9 @@ def _namenode(arguments: argparse.Namespace) -> int:
             inline_reads={"auto": None, "always": True, "never": False}[arguments.inline_reads],
             format_if_empty=arguments.format,
             metrics_port=arguments.metrics_port,
+            datanode_port=_datanode_port(arguments.datanode_port, arguments.port),
+            housekeeping_interval_ms=arguments.housekeeping_interval_ms,
+            block_config=block_config,
         )
     )
 

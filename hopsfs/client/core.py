@@ -25,7 +25,11 @@ from google.protobuf.message import Message
 
 from hopsfs import limits
 from hopsfs.client.address import namenode_addresses
+from hopsfs.client.block_calls import BlockCalls
+from hopsfs.client.data_context import DataContext
+from hopsfs.client.file_streams import FileStreams
 from hopsfs.client.rpc import ConnectionLost, RpcConnection
+from hopsfs.client.stream_settings import DEFAULT_STREAM_SETTINGS, StreamSettings
 from hopsfs.config import current_user
 from hopsfs.errors import FileNotFound, NamenodeUnavailable, OutcomeUnknown, TransientError
 from hopsfs.protocol import hdfs_values
@@ -43,9 +47,11 @@ BACKOFF_CAP_S = 2.0
 # call never races the server hanging up.
 CONNECTION_IDLE_S = 10.0
 UMASK_DEFAULT = 0o022
+# getServerDefaults answers are reused this long (dfs.client.server-defaults.validity.period.ms).
+SERVER_DEFAULTS_VALIDITY_S = 3600.0
 
 
-class AsyncClient:
+class AsyncClient(BlockCalls, FileStreams):
     def __init__(
         self,
         url: str | None = None,
@@ -56,6 +62,7 @@ class AsyncClient:
         attempts_max: int = ATTEMPTS_MAX,
         umask: int = UMASK_DEFAULT,
         app_id: str | None = None,
+        stream_settings: StreamSettings = DEFAULT_STREAM_SETTINGS,
     ) -> None:
         self.addresses = namenode_addresses(url)
         self.user = user or current_user()
@@ -72,6 +79,10 @@ class AsyncClient:
         self._connecting: dict[tuple[str, int], asyncio.Future[RpcConnection]] = {}
         self._preferred = 0
         self._next_call_id = 0
+        self.stream_settings = stream_settings
+        # The data path (datanode connections, lease renewal), built on first use inside the loop.
+        self._data: DataContext | None = None
+        self._server_defaults: tuple[float, dict[str, int]] | None = None
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -80,6 +91,9 @@ class AsyncClient:
         await self.close()
 
     async def close(self) -> None:
+        if self._data is not None:
+            await self._data.close()
+            self._data = None
         for connection in self._connections.values():
             connection.close()
         self._connections.clear()
@@ -169,17 +183,23 @@ class AsyncClient:
         return [hdfs_values.xattr_name(entry) for entry in response.xAttrs]
 
     async def server_defaults(self) -> dict[str, int]:
+        """The namenode's defaults for new files (block size, replication, ...), cached for an hour."""
+        cached = self._server_defaults
+        if cached is not None and time.monotonic() - cached[0] < SERVER_DEFAULTS_VALIDITY_S:
+            return dict(cached[1])
         response = await self._call(
             "getServerDefaults", pb.GetServerDefaultsRequestProto(), pb.GetServerDefaultsResponseProto
         )
         defaults = response.serverDefaults
-        return {
+        values = {
             "block_size": defaults.blockSize,
             "bytes_per_checksum": defaults.bytesPerChecksum,
             "write_packet_size": defaults.writePacketSize,
             "replication": defaults.replication,
             "file_buffer_size": defaults.fileBufferSize,
         }
+        self._server_defaults = (time.monotonic(), values)
+        return dict(values)
 
     async def fs_stats(self) -> dict[str, int]:
         response = await self._call("getFsStats", pb.GetFsStatusRequestProto(), pb.GetFsStatsResponseProto)
@@ -300,6 +320,11 @@ class AsyncClient:
         await self._call(
             "renewLease", pb.RenewLeaseRequestProto(clientName=self.client_name), pb.RenewLeaseResponseProto
         )
+
+    def _data_context(self) -> DataContext:
+        if self._data is None:
+            self._data = DataContext.create(self, self.stream_settings)
+        return self._data
 
     # -- calls, retries, failover ---------------------------------------------------------------
 

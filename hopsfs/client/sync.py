@@ -7,13 +7,21 @@ namenode underneath, shared by every thread that uses this client.
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from hopsfs import limits
 from hopsfs.client.core import AsyncClient
+from hopsfs.client.input_stream import AsyncInputStream
+from hopsfs.client.output_stream import PERMISSION_DEFAULT
+from hopsfs.client.sync_streams import InputStream, OutputStream
+from hopsfs.protocol.located_blocks import LocatedBlocks
 from hopsfs.types import ContentSummary, FileStatus, XAttrSetFlag
+
+# Text modes wrap the binary stream in io.TextIOWrapper; "b" modes return the stream itself.
+_BINARY_MODES = {"r": "rb", "w": "wb", "x": "xb", "a": "ab"}
 
 _T = TypeVar("_T")
 
@@ -155,11 +163,82 @@ class Client:
     def renew_lease(self) -> None:
         self._run(self.async_client.renew_lease())
 
+    # -- file data ------------------------------------------------------------------------------
+
+    def open(
+        self,
+        path: str,
+        mode: str = "rb",
+        *,
+        buffer_size: int | None = None,
+        encoding: str | None = None,
+        errors: str | None = None,
+        newline: str | None = None,
+    ) -> InputStream | OutputStream | io.TextIOWrapper:
+        """A file object on `path`. "rb" reads (seekable; `buffer_size` bytes of read-ahead, 4 MiB
+        by default); "wb" creates or truncates; "xb" creates, FileAlreadyExists if it exists; "ab"
+        appends, creating a missing file. "r", "w", "x", "a" are the same in text (UTF-8 unless
+        `encoding` says otherwise). Close what you open: an output stream completes the file on
+        close(), and raises there if the write failed."""
+        binary_mode = _BINARY_MODES.get(mode.replace("t", ""), mode)
+        stream = self._run(self.async_client.open(path, binary_mode, buffer_size=buffer_size))
+        wrapped: InputStream | OutputStream
+        if isinstance(stream, AsyncInputStream):
+            wrapped = InputStream(stream, self._loop)
+        else:
+            wrapped = OutputStream(stream, self._loop)
+        if "b" in mode:
+            return wrapped
+        return io.TextIOWrapper(wrapped, encoding=encoding or "utf-8", errors=errors, newline=newline)
+
+    def create(
+        self,
+        path: str,
+        *,
+        overwrite: bool = False,
+        replication: int | None = None,
+        block_size: int | None = None,
+        permission: int = PERMISSION_DEFAULT,
+        create_parent: bool = True,
+    ) -> OutputStream:
+        """A new file open for writing; replication and block size default to the namenode's."""
+        stream = self._run(
+            self.async_client.create(
+                path,
+                overwrite=overwrite,
+                replication=replication,
+                block_size=block_size,
+                permission=permission,
+                create_parent=create_parent,
+            )
+        )
+        return OutputStream(stream, self._loop)
+
+    def append(self, path: str) -> OutputStream:
+        """The existing file open for writing at its end (FileNotFound if missing)."""
+        return OutputStream(self._run(self.async_client.append(path)), self._loop)
+
+    def read_bytes(self, path: str, start: int = 0, end: int | None = None) -> bytes:
+        """Bytes [start, end) of a file (to its end when `end` is None)."""
+        return self._run(self.async_client.read_bytes(path, start, end))
+
+    def write_bytes(self, path: str, data: bytes | bytearray | memoryview, *, overwrite: bool = True) -> None:
+        """Write `data` as the whole content of `path`."""
+        self._run(self.async_client.write_bytes(path, data, overwrite=overwrite))
+
+    def recover_lease(self, path: str) -> bool:
+        """Ask the namenode to close a file its writer left open; True once it is closed."""
+        return self._run(self.async_client.recover_lease(path))
+
+    def get_block_locations(self, path: str, offset: int = 0, length: int = 2**62) -> LocatedBlocks:
+        return self._run(self.async_client.get_block_locations(path, offset, length))
+
 
 def connect(url: str | None = None, **options: Any) -> Client:
     """A blocking client for the namenodes `url` names (`hopsfs://host:port[,host:port...]`).
 
     Without a URL: HOPSFS_URL, else hopsfs://127.0.0.1:8020. Options: user (default HADOOP_USER_NAME
-    or the OS user), connect_timeout_s, call_timeout_s, attempts_max, umask.
+    or the OS user), connect_timeout_s, call_timeout_s, attempts_max, umask, app_id, and
+    stream_settings (a `hopsfs.client.StreamSettings`: the data path's timeouts, windows, buffers).
     """
     return Client(url, **options)

@@ -5,7 +5,8 @@ read packets and acks in.
 pipeline speaks. `send_read_block` / `send_write_block` / `send_transfer_block` frame an operation;
 `receive_data` turns the datanode's bytes into OperationResponse, PacketReceived and AckReceived events;
 `send_packet`, `send_heartbeat` and `send_last_packet` frame write packets (checksums computed unless
-given); `send_read_status` ends a read so the connection can carry the next operation.
+given), `forward_packet` passes on a packet received from upstream unchanged; `send_read_status` ends
+a read so the connection can carry the next operation.
 
 Checks on what arrives mirror Java's reader and writer: a read's checksum info and chunk offset, read
 packets with consecutive seqnos from 0 and contiguous offsets from the chunk offset, non-empty until the
@@ -182,6 +183,21 @@ class DataTransferClientConnection(TransferConnection):
         self._next_seqno += 1
         self._set_state(TransferState.WRITE_CLOSING)
         return seqno, frame
+
+    def forward_packet(self, header: PacketHeader, wire: bytes) -> bytes:
+        """A packet received from upstream, passed on unchanged (a datanode mirroring a pipeline write):
+        its seqno is admitted like a packet sent here, and its last packet closes the write."""
+        self._require_writing()
+        if header.is_heartbeat:
+            self._admit(SEQNO_HEARTBEAT)
+            return wire
+        if header.seqno < 0:
+            raise LocalProtocolError(f"cannot forward a data packet with seqno {header.seqno}")
+        self._admit(header.seqno)
+        self._next_seqno = header.seqno + 1
+        if header.last_packet_in_block:
+            self._set_state(TransferState.WRITE_CLOSING)
+        return wire
 
     def send_read_status(self, status: int = CHECKSUM_OK) -> bytes:
         """The verdict after a read's last packet: CHECKSUM_OK when checksums were verified, else SUCCESS."""

@@ -68,6 +68,7 @@ SUCCESS: int = datatransfer_pb2.SUCCESS
 ERROR: int = datatransfer_pb2.ERROR
 ERROR_CHECKSUM: int = datatransfer_pb2.ERROR_CHECKSUM
 ERROR_INVALID: int = datatransfer_pb2.ERROR_INVALID
+ERROR_EXISTS: int = datatransfer_pb2.ERROR_EXISTS
 ERROR_ACCESS_TOKEN: int = datatransfer_pb2.ERROR_ACCESS_TOKEN
 CHECKSUM_OK: int = datatransfer_pb2.CHECKSUM_OK
 ERROR_UNSUPPORTED: int = datatransfer_pb2.ERROR_UNSUPPORTED

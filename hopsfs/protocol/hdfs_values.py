@@ -16,7 +16,6 @@ from hopsfs.protocol.proto.hdfs_pb2 import (
     FsPermissionProto,
     FsServerDefaultsProto,
     HdfsFileStatusProto,
-    LocatedBlocksProto,
 )
 from hopsfs.protocol.proto.xattr_pb2 import XAttrProto
 from hopsfs.types import ContentSummary, FileStatus, InodeKind
@@ -51,18 +50,14 @@ def permission(mode: int) -> FsPermissionProto:
     return FsPermissionProto(perm=mode)
 
 
-def status_to_proto(
-    status: FileStatus, *, local_name: bool, with_locations: bool = False
-) -> HdfsFileStatusProto:
+def status_to_proto(status: FileStatus, *, local_name: bool) -> HdfsFileStatusProto:
     """HdfsFileStatusProto for `status`: `path` is the entry's name in a listing, empty for getFileInfo."""
     proto = HdfsFileStatusProto()
-    fill_status_proto(proto, status, local_name=local_name, with_locations=with_locations)
+    fill_status_proto(proto, status, local_name=local_name)
     return proto
 
 
-def fill_status_proto(
-    proto: HdfsFileStatusProto, status: FileStatus, *, local_name: bool, with_locations: bool = False
-) -> None:
+def fill_status_proto(proto: HdfsFileStatusProto, status: FileStatus, *, local_name: bool) -> None:
     """Set `proto`'s fields from `status`. Filling entries made in place by `repeated.add()` costs a
     third of building messages and copying them into a listing (measured: 135 vs 352 us per 100)."""
     kind = status.kind
@@ -81,8 +76,6 @@ def fill_status_proto(
     proto.block_replication = status.replication if is_file else 0
     proto.blocksize = status.block_size if is_file else 0
     proto.childrenNum = status.children_count if kind is InodeKind.DIRECTORY else 0
-    if with_locations and is_file:
-        proto.locations.CopyFrom(located_blocks(status))
     if status.symlink_target is not None:
         proto.symlink = status.symlink_target.encode("utf-8")
 
@@ -114,15 +107,6 @@ def status_from_proto(proto: HdfsFileStatusProto, path: str) -> FileStatus:
         else None,
         storage_policy=proto.storagePolicy,
         under_construction=proto.HasField("locations") and proto.locations.underConstruction,
-    )
-
-
-def located_blocks(status: FileStatus) -> LocatedBlocksProto:
-    """Where a file's blocks are. Files hold no blocks before the datanode issue: an empty list."""
-    return LocatedBlocksProto(
-        fileLength=status.size,
-        underConstruction=status.under_construction,
-        isLastBlockComplete=not status.under_construction,
     )
 
 

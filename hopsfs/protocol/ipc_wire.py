@@ -49,7 +49,17 @@ CLIENT_PROTOCOL_NAME = "org.apache.hadoop.hdfs.protocol.ClientProtocol"
 # second create finds the file), so a re-sent one is answered from the namenode's retry cache. Every
 # other method hopsfs serves is @Idempotent and may simply be sent again.
 AT_MOST_ONCE_METHODS = frozenset(
-    {"create", "rename", "rename2", "delete", "createSymlink", "setXAttr", "removeXAttr"}
+    {
+        "create",
+        "append",
+        "rename",
+        "rename2",
+        "delete",
+        "createSymlink",
+        "setXAttr",
+        "removeXAttr",
+        "updatePipeline",
+    }
 )
 CLIENT_PROTOCOL_VERSION = 1
 

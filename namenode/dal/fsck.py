@@ -8,7 +8,7 @@ Checked: one root; unique inode ids; each non-root inode's parent exists and is 
 partition ids follow the partition rule; no cycles (every inode reaches the root within the depth
 bound); each directory's children_count equals its children; xattr_count equals the xattr rows;
 xattrs and inline data belong to live inodes; no subtree flag left behind (unless allowed); each
-lease path names a live inode.
+lease path names a live inode; the block manager's invariants (block_fsck.py).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 
 from hopsfs import limits
 from namenode import schema
+from namenode.dal.block_fsck import check_blocks
 from namenode.entities import partition_for
 
 DIRECTORY = 2
@@ -37,6 +38,7 @@ def check_namespace(url: str, *, allow_subtree_flags: bool = False) -> list[str]
             xattr_rows = connection.execute(text("SELECT inode_id FROM xattrs")).all()
             inline_rows = connection.execute(text("SELECT DISTINCT inode_id FROM inline_data")).all()
             lease_rows = connection.execute(text("SELECT inode_id FROM lease_paths")).all()
+            block_problems = check_blocks(connection)
     finally:
         engine.dispose()
     problems: list[str] = []
@@ -87,7 +89,7 @@ def check_namespace(url: str, *, allow_subtree_flags: bool = False) -> list[str]
         f"inline data of missing inode {r.inode_id}" for r in inline_rows if r.inode_id not in by_id
     )
     problems.extend(f"lease on missing inode {r.inode_id}" for r in lease_rows if r.inode_id not in by_id)
-    return problems
+    return problems + block_problems
 
 
 def _cycles(by_id: dict[int, tuple]) -> list[str]:

@@ -13,12 +13,13 @@ from typing import Any
 
 from hopsfs import limits
 from namenode import schema
+from namenode.dal.block_dal import BlockDal
 from namenode.dal.connection import Backend, is_driver_error, translate_driver_error
 from namenode.dal.statements import Statement, StatementCache
 from namenode.entities import InodeKey, InodeRow
 
 
-class DalSession:
+class DalSession(BlockDal):
     def __init__(self, backend: Backend, statements: StatementCache, connection: Any) -> None:
         self.backend = backend
         self._statements = statements

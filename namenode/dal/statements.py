@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from threading import Lock
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, union_all, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, union_all, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 
@@ -19,6 +19,8 @@ from hopsfs import limits
 from hopsfs.errors import InvariantViolation
 from hopsfs.invariants import check
 from namenode import schema
+from namenode.dal.block_statements import BLOCK_DIALECT_BUILDERS, BLOCK_FIXED_BUILDERS, BLOCK_SIZED_BUILDERS
+from namenode.dal.clauses import insert_clause, upsert_clause, with_lock
 from namenode.schema import (
     change_log,
     id_counters,
@@ -82,12 +84,7 @@ def _select_inodes_by_keys(count: int, lock: str, union: bool) -> ClauseElement:
     return _with_lock(statement, lock)
 
 
-def _with_lock(statement, lock: str):  # type: ignore[no-untyped-def]
-    if lock == "write":
-        return statement.with_for_update()
-    if lock == "read":
-        return statement.with_for_update(read=True)
-    return statement
+_with_lock = with_lock
 
 
 def _select_inodes_by_ids(count: int) -> ClauseElement:
@@ -148,9 +145,7 @@ def _delete_inode() -> ClauseElement:
     )
 
 
-def _insert(table) -> ClauseElement:  # type: ignore[no-untyped-def]
-    columns = [column.name for column in table.columns if column.autoincrement is not True]
-    return insert(table).values({name: bindparam(name) for name in columns})
+_insert = insert_clause
 
 
 _FIXED_BUILDERS: dict[str, Callable[[], ClauseElement]] = {
@@ -215,21 +210,7 @@ _FIXED_BUILDERS: dict[str, Callable[[], ClauseElement]] = {
 }
 
 
-def _upsert(dialect_name: str, table, key_columns: list[str], values: dict[str, object]) -> ClauseElement:  # type: ignore[no-untyped-def]
-    """INSERT, or UPDATE the non-key columns when the key exists: one statement on either backend."""
-    updated = [name for name in values if name not in key_columns]
-    if dialect_name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        statement = sqlite_insert(table).values(values)
-        return statement.on_conflict_do_update(
-            index_elements=[table.c[name] for name in key_columns],
-            set_={name: statement.excluded[name] for name in updated},
-        )
-    from sqlalchemy.dialects.mysql import insert as mysql_insert
-
-    statement = mysql_insert(table).values(values)
-    return statement.on_duplicate_key_update({name: statement.inserted[name] for name in updated})
+_upsert = upsert_clause
 
 
 def _upsert_lease(dialect_name: str) -> ClauseElement:
@@ -255,6 +236,14 @@ _DIALECT_BUILDERS: dict[str, Callable[[str], ClauseElement]] = {
     "upsert_lease": _upsert_lease,
     "upsert_retry_result": _upsert_retry_result,
 }
+
+check(not set(BLOCK_FIXED_BUILDERS) & set(_FIXED_BUILDERS), "block statement names clash")
+check(not set(BLOCK_DIALECT_BUILDERS) & set(_DIALECT_BUILDERS), "block statement names clash")
+_FIXED_BUILDERS.update(BLOCK_FIXED_BUILDERS)
+_DIALECT_BUILDERS.update(BLOCK_DIALECT_BUILDERS)
+# Sizes a statement with an IN list is compiled for; callers pad their values up to one of them, so
+# at most len(IN_LIST_SIZES) variants of each such statement exist.
+IN_LIST_SIZES = (1, 4, 16, 64, 256)
 
 
 class StatementCache:
@@ -290,6 +279,14 @@ class StatementCache:
         found = self._compiled.get(("by_ids", count, ""))
         if found is None:
             found = self._store(("by_ids", count, ""), _select_inodes_by_ids(count))
+        return found
+
+    def sized(self, name: str, count: int) -> Statement:
+        """A statement whose IN lists hold `count` values each (count one of IN_LIST_SIZES)."""
+        check(count in IN_LIST_SIZES, "IN-list statements are compiled for the fixed sizes only")
+        found = self._compiled.get((name, count, ""))
+        if found is None:
+            found = self._store((name, count, ""), BLOCK_SIZED_BUILDERS[name](count))
         return found
 
     def _store(self, cache_key: tuple[str, int, str], clause: ClauseElement) -> Statement:

@@ -118,6 +118,7 @@ class MetadataStore:
                 }
             )
             session.insert_settings(values)
+            session.insert_leader_lease(schema.LEADER_LEASE_HOUSEKEEPING)
             session.commit()
         return values
 
@@ -210,12 +211,26 @@ def _add_retry_cache(engine: Engine) -> None:
 def _add_block_manager(engine: Engine) -> None:
     for table in schema.BLOCK_MANAGER_TABLES:
         table.create(engine, checkfirst=True)
+    # Version 1 declared `replicas` without the per-storage index block reports need.
+    for index in schema.replicas.indexes:
+        index.create(engine, checkfirst=True)
     with engine.begin() as connection:
         present = connection.execute(
             select(schema.id_counters.c.name).where(schema.id_counters.c.name == "datanode_command")
         ).first()
         if present is None:
             connection.execute(insert(schema.id_counters).values(name="datanode_command", next_value=1))
+        lease = connection.execute(
+            select(schema.leader_lease.c.name).where(
+                schema.leader_lease.c.name == schema.LEADER_LEASE_HOUSEKEEPING
+            )
+        ).first()
+        if lease is None:
+            connection.execute(
+                insert(schema.leader_lease).values(
+                    name=schema.LEADER_LEASE_HOUSEKEEPING, holder="", expires_ms=0, epoch=0
+                )
+            )
 
 
 # _UPGRADE_STEPS[n] turns a version-n store into a version-(n + 1) one.

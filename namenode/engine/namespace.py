@@ -10,16 +10,43 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Collection, Sequence
 
 from hopsfs import limits
 from hopsfs.errors import FileNotFound
 from hopsfs.paths import split_path
 from hopsfs.types import Caller, ChangeEvent, ContentSummary, FileStatus, Listing, RetryKey, XAttrSetFlag
+from namenode.block_entities import (
+    Block,
+    ClusterStats,
+    DatanodeInfo,
+    DatanodeReportKind,
+    LocatedBlock,
+    LocatedBlocks,
+)
 from namenode.dal.store import MetadataStore
+from namenode.engine.block_config import BlockManagerConfig
+from namenode.engine.block_manager import BlockManager
 from namenode.engine.hint_cache import HintCache
 from namenode.engine.ids import IdAllocator
 from namenode.engine.txn import EngineContext, Transaction, run_transaction
-from namenode.ops import attributes, create, delete, leases, read, rename, subtree, summary, xattrs
+from namenode.ops import (
+    append,
+    attributes,
+    block_locations,
+    blocks,
+    corrupt,
+    create,
+    delete,
+    lease_recovery,
+    leases,
+    pipeline,
+    read,
+    rename,
+    subtree,
+    summary,
+    xattrs,
+)
 
 
 class Namespace:
@@ -29,6 +56,7 @@ class Namespace:
         *,
         namenode_id: str | None = None,
         hint_cache_entries: int = limits.INODE_HINT_CACHE_ENTRIES_MAX,
+        block_config: BlockManagerConfig | None = None,
     ) -> None:
         settings = store.open_settings()
         self.store = store
@@ -40,7 +68,17 @@ class Namespace:
             superuser=settings["superuser"],
             supergroup=settings["supergroup"],
             namenode_id=namenode_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}",
+            block_ids=IdAllocator(store, "block"),
+            generation_stamps=IdAllocator(store, "generation_stamp"),
+            command_ids=IdAllocator(store, "datanode_command"),
+            block_config=block_config or BlockManagerConfig(),
         )
+        # The datanode side and housekeeping, on the same context (allocators, clock, config).
+        self.block_manager = BlockManager(self.context, settings["block_pool_id"])
+
+    @property
+    def block_pool_id(self) -> str:
+        return self.settings["block_pool_id"]
 
     @classmethod
     def open(cls, url: str, **options: object) -> Namespace:
@@ -139,11 +177,156 @@ class Namespace:
             retry=retry,
         )
 
-    def complete(self, caller: Caller, path: str, holder: str, file_id: int = 0) -> bool:
-        """Close a file `holder` created (HDFS complete)."""
+    def complete(
+        self, caller: Caller, path: str, holder: str, last: Block | None = None, file_id: int = 0
+    ) -> bool:
+        """Commit `last` and close the file once every block has a finalized replica (HDFS complete);
+        False while replicas are still being reported: the client calls again."""
         return run_transaction(
-            self.context, caller, lambda tx: leases.complete(tx, path, holder, file_id), write=True
+            self.context, caller, lambda tx: blocks.complete(tx, path, holder, last, file_id), write=True
         )
+
+    # -- blocks (HDFS ClientProtocol) -----------------------------------------------------------
+
+    def add_block(
+        self,
+        caller: Caller,
+        path: str,
+        holder: str,
+        previous: Block | None,
+        exclude: Collection[str] = frozenset(),
+        file_id: int = 0,
+        favored_hosts: Sequence[str] = (),
+        client_host: str | None = None,
+    ) -> LocatedBlock:
+        """Commit `previous` (the client's last block, with its length) and start the next block on
+        distinct live datanodes not in `exclude` (uuids), the client's own host first."""
+        return run_transaction(
+            self.context,
+            caller,
+            lambda tx: blocks.add_block(
+                tx, path, holder, previous, exclude, file_id, favored_hosts, client_host
+            ),
+            write=True,
+            block_ids_needed=1,
+        )
+
+    def abandon_block(self, caller: Caller, path: str, holder: str, block: Block, file_id: int = 0) -> None:
+        run_transaction(
+            self.context,
+            caller,
+            lambda tx: blocks.abandon_block(tx, path, holder, block, file_id),
+            write=True,
+        )
+
+    def fsync(
+        self, caller: Caller, path: str, holder: str, last_block_length: int = -1, file_id: int = 0
+    ) -> None:
+        run_transaction(
+            self.context,
+            caller,
+            lambda tx: blocks.fsync(tx, path, holder, last_block_length, file_id),
+            write=True,
+        )
+
+    def get_block_locations(
+        self, caller: Caller, path: str, offset: int, length: int, client_host: str | None = None
+    ) -> LocatedBlocks:
+        """Blocks covering [offset, offset + length) and where to read them. A closed file's blocks
+        change state no more, so its reads need no snapshot; an open file's are read in one."""
+        try:
+            return run_transaction(
+                self.context,
+                caller,
+                lambda tx: block_locations.get_block_locations(tx, path, offset, length, client_host),
+                write=False,
+            )
+        except block_locations.OpenFile:
+            return run_transaction(
+                self.context,
+                caller,
+                lambda tx: block_locations.get_block_locations(
+                    tx, path, offset, length, client_host, snapshot=True
+                ),
+                write=False,
+                snapshot=True,
+            )
+
+    def append(
+        self, caller: Caller, path: str, holder: str, retry: RetryKey | None = None
+    ) -> tuple[FileStatus, LocatedBlock | None]:
+        """Reopen a closed file for writing; its partly filled last block (if any) with a new
+        generation stamp and the datanodes holding it."""
+        return run_transaction(
+            self.context, caller, lambda tx: append.append(tx, path, holder), write=True, retry=retry
+        )
+
+    def update_block_for_pipeline(self, caller: Caller, block: Block, holder: str) -> LocatedBlock:
+        return run_transaction(
+            self.context,
+            caller,
+            lambda tx: pipeline.update_block_for_pipeline(tx, block, holder),
+            write=True,
+        )
+
+    def get_additional_datanodes(
+        self,
+        caller: Caller,
+        block: Block,
+        holder: str,
+        existing: Sequence[str],
+        excluded: Collection[str],
+        count: int,
+        client_host: str | None = None,
+    ) -> LocatedBlock:
+        """Datanodes to add to a write pipeline that lost some (HDFS getAdditionalDatanode)."""
+        return run_transaction(
+            self.context,
+            caller,
+            lambda tx: pipeline.get_additional_datanodes(
+                tx, block, holder, existing, excluded, count, client_host
+            ),
+            write=False,
+        )
+
+    def update_pipeline(
+        self,
+        caller: Caller,
+        holder: str,
+        old: Block,
+        new: Block,
+        new_locations: Sequence[str],
+        retry: RetryKey | None = None,
+    ) -> None:
+        """Record a rebuilt write pipeline: `new` (stamp, length) on `new_locations` (datanode uuids)."""
+        run_transaction(
+            self.context,
+            caller,
+            lambda tx: pipeline.update_pipeline(tx, holder, old, new, new_locations),
+            write=True,
+            retry=retry,
+        )
+
+    def report_bad_blocks(self, caller: Caller, reports: Sequence[tuple[Block, Sequence[str]]]) -> None:
+        """A reader found these replicas corrupt (datanodes named by uuid or storage id)."""
+        run_transaction(
+            self.context,
+            caller,
+            lambda tx: corrupt.report_bad_replicas(tx, reports, "reported by a reader"),
+            write=True,
+        )
+
+    def recover_lease(self, caller: Caller, path: str, holder: str) -> bool:
+        """True when the file is closed; else lease recovery runs and the caller asks again."""
+        return run_transaction(
+            self.context, caller, lambda tx: lease_recovery.recover_lease(tx, path, holder), write=True
+        )
+
+    def cluster_stats(self) -> ClusterStats:
+        return self.block_manager.cluster_stats()
+
+    def datanode_report(self, kind: DatanodeReportKind = DatanodeReportKind.ALL) -> list[DatanodeInfo]:
+        return self.block_manager.datanode_report(kind)
 
     def renew_lease(self, caller: Caller, holder: str) -> None:
         run_transaction(self.context, caller, lambda tx: leases.renew(tx, holder), write=True)

@@ -23,6 +23,7 @@ from hopsfs import limits
 from hopsfs.errors import InvariantViolation
 from hopsfs.invariants import check
 from hopsfs.types import FileStatus, InodeKind, RetryKey
+from namenode.block_entities import Block, DatanodeInfo, LocatedBlock
 
 if TYPE_CHECKING:  # txn imports this module to wrap operations
     from namenode.engine.txn import Transaction
@@ -55,9 +56,11 @@ def encode_result(value: object) -> bytes:
     if value is None or isinstance(value, bool):
         document: dict[str, object] = {"value": value}
     elif isinstance(value, FileStatus):
-        fields = dataclasses.asdict(value)
-        fields["kind"] = int(value.kind)
-        document = {"status": fields}
+        document = {"status": _status_fields(value)}
+    elif _is_append_result(value):
+        status, located = value  # type: ignore[misc]
+        block = None if located is None else dataclasses.asdict(located)
+        document = {"append": {"status": _status_fields(status), "block": block}}
     else:
         raise InvariantViolation(f"an at-most-once operation returned {type(value).__name__}")
     payload = json.dumps(document, separators=(",", ":")).encode("utf-8")
@@ -68,7 +71,36 @@ def encode_result(value: object) -> bytes:
 def decode_result(payload: bytes) -> object:
     document = json.loads(payload)
     if "status" in document:
-        fields = dict(document["status"])
-        fields["kind"] = InodeKind(fields["kind"])
-        return FileStatus(**fields)
+        return _status(document["status"])
+    if "append" in document:
+        block = document["append"]["block"]
+        return _status(document["append"]["status"]), None if block is None else _located_block(block)
     return document["value"]
+
+
+def _status_fields(status: FileStatus) -> dict[str, object]:
+    fields = dataclasses.asdict(status)
+    fields["kind"] = int(status.kind)
+    return fields
+
+
+def _status(fields: dict[str, object]) -> FileStatus:
+    values = dict(fields)
+    values["kind"] = InodeKind(values["kind"])
+    return FileStatus(**values)  # type: ignore[arg-type]
+
+
+def _is_append_result(value: object) -> bool:
+    """append answers (FileStatus, LocatedBlock | None)."""
+    return (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and isinstance(value[0], FileStatus)
+        and (value[1] is None or isinstance(value[1], LocatedBlock))
+    )
+
+
+def _located_block(fields: dict[str, object]) -> LocatedBlock:
+    block = Block(**fields["block"])  # type: ignore[arg-type]
+    locations = [DatanodeInfo(**location) for location in fields["locations"]]  # type: ignore[union-attr]
+    return LocatedBlock(block, int(fields["offset"]), locations, bool(fields["corrupt"]))  # type: ignore[arg-type]

@@ -5,7 +5,8 @@ BEGIN IMMEDIATE for writers; MySQL: READ COMMITTED); resolve paths through the h
 batched primary-key read; lock the rows the operation changes with one locking read in primary-key
 order (a total order, so two operations never wait on each other in a cycle except through retries of
 a stale read); check that the locked rows are the ones resolution saw; do the work on rows in memory;
-flush deletes, updates, inserts, xattrs and change-log rows as batched statements; commit; update the
+flush deletes, updates, inserts, xattrs and change-log rows as batched statements (block-manager rows
+are staged per primary key, last action wins, and written per table the same way); commit; update the
 hint cache. Any exception rolls back. Only `TransientError` is retried, at most
 TRANSACTION_RETRIES_MAX times with capped, jittered exponential backoff.
 """
@@ -23,9 +24,12 @@ from hopsfs import limits
 from hopsfs.errors import RetriesExhausted, StaleResolution, SubtreeBusy, TransientError
 from hopsfs.invariants import check
 from hopsfs.types import Caller, InodeKind, RetryKey
+from namenode import schema
+from namenode.block_rows import TABLE_OF_ROW, BlockTableRow
 from namenode.dal.connection import Backend
 from namenode.dal.session import DalSession
 from namenode.dal.store import MetadataStore
+from namenode.engine.block_config import BlockManagerConfig
 from namenode.engine.hint_cache import HintCache
 from namenode.engine.ids import IdAllocator
 from namenode.engine.permissions import PermissionChecker
@@ -46,6 +50,11 @@ class EngineContext:
     superuser: str
     supergroup: str
     namenode_id: str
+    block_ids: IdAllocator
+    generation_stamps: IdAllocator
+    # One id per write transaction; its datanode commands are numbered below it (see new_command_id).
+    command_ids: IdAllocator
+    block_config: BlockManagerConfig = field(default_factory=BlockManagerConfig)
     clock_ms: Callable[[], int] = field(default=lambda: int(time.time() * 1000))
     retries_max: int = limits.TRANSACTION_RETRIES_MAX
     statistics: dict[str, int] = field(default_factory=lambda: {"retries": 0, "transactions": 0})
@@ -54,7 +63,14 @@ class EngineContext:
 class Transaction:
     """One operation's SQL transaction and its in-memory write set. Passed explicitly, never global."""
 
-    def __init__(self, context: EngineContext, session: DalSession, caller: Caller, ids: list[int]) -> None:
+    def __init__(
+        self,
+        context: EngineContext,
+        session: DalSession,
+        caller: Caller,
+        ids: list[int],
+        reserved: Reservation | None = None,
+    ) -> None:
         self.context = context
         self.session = session
         self.caller = caller
@@ -62,6 +78,10 @@ class Transaction:
         self.permissions = PermissionChecker(caller, context.superuser, context.supergroup)
         self._ids = ids
         self._ids_used = 0
+        self.reserved = reserved or Reservation()
+        self._before_flush: dict[str, Callable[[Transaction], None]] = {}
+        # Block-manager rows to write at flush: (table, primary key) -> (action, row); last action wins.
+        self._staged: dict[tuple[str, tuple[object, ...]], tuple[str, BlockTableRow]] = {}
         self._inserted: dict[InodeKey, InodeRow] = {}
         self._updated: dict[InodeKey, InodeRow] = {}
         self._deleted: dict[InodeKey, InodeRow] = {}
@@ -77,6 +97,8 @@ class Transaction:
         self._retry_results: list[tuple[bytes, int, bytes, int]] = []
         # The subtree operation this transaction works for: its flag does not block us.
         self.subtree_owner: str | None = None
+        # Files this transaction deletes: their blocks are released at flush (ops/block_removal.py).
+        self.removed_file_ids: list[int] = []
 
     @property
     def uses_row_locks(self) -> bool:
@@ -92,6 +114,62 @@ class Transaction:
 
     def unused_ids(self) -> list[int]:
         return self._ids[self._ids_used :]
+
+    def new_block_id(self) -> int:
+        return self.reserved.take_block_id()
+
+    def new_generation_stamp(self) -> int:
+        """The first generation stamp of a new block (a bump of an existing one is old + 1)."""
+        return self.reserved.take_generation_stamp()
+
+    def new_command_id(self) -> int:
+        return self.reserved.take_command_id()
+
+    # -- block-manager rows (written at flush, batched per table) -------------------------------
+
+    def stage_insert(self, row: BlockTableRow) -> None:
+        """A row with a fresh key (a new block, lookup, command)."""
+        self._stage("insert", row)
+
+    def stage_upsert(self, row: BlockTableRow) -> None:
+        self._stage("upsert", row)
+
+    def stage_update(self, row: BlockTableRow) -> None:
+        """A row read in this transaction; its values at flush time are written."""
+        self._stage("update", row)
+
+    def stage_delete(self, row: BlockTableRow) -> None:
+        self._stage("delete", row)
+
+    @property
+    def has_staged_rows(self) -> bool:
+        return bool(self._staged)
+
+    def _stage(self, action: str, row: BlockTableRow) -> None:
+        table_name = TABLE_OF_ROW[type(row)]
+        key = (table_name, tuple(getattr(row, name) for name in _PRIMARY_KEYS[table_name]))
+        earlier = self._staged.get(key)
+        if earlier is not None:
+            action = _coalesce(earlier[0], action)
+        if action == "cancel":
+            del self._staged[key]
+        else:
+            self._staged[key] = (action, row)
+
+    def _flush_staged(self) -> None:
+        by_action: dict[str, list[BlockTableRow]] = {"delete": [], "update": [], "upsert": [], "insert": []}
+        for action, row in self._staged.values():
+            by_action[action].append(row)
+        session = self.session
+        session.delete_rows(by_action["delete"])
+        session.update_rows(by_action["update"])
+        session.upsert_rows(by_action["upsert"])
+        session.insert_rows(by_action["insert"])
+        self._staged.clear()
+
+    def before_flush(self, name: str, callback: Callable[[Transaction], None]) -> None:
+        """Run `callback` once, at the start of flush (work batched over the whole operation)."""
+        self._before_flush.setdefault(name, callback)
 
     # -- locking --------------------------------------------------------------------------------
 
@@ -182,6 +260,8 @@ class Transaction:
         self._lease_path_inserts.append((inode_id, holder))
 
     def close_lease(self, inode_id: int) -> None:
+        """Release the file's lease (also one opened earlier in this transaction)."""
+        self._lease_path_inserts = [entry for entry in self._lease_path_inserts if entry[0] != inode_id]
         self._lease_path_deletes.append(inode_id)
 
     def record_retry_result(self, retry: RetryKey, payload: bytes) -> None:
@@ -220,6 +300,8 @@ class Transaction:
         return len(self._inserted) + len(self._updated) + len(self._deleted)
 
     def flush(self) -> None:
+        for callback in list(self._before_flush.values()):
+            callback(self)
         session = self.session
         if self._deleted:
             session.delete_inodes(self._deleted.keys())
@@ -244,6 +326,8 @@ class Transaction:
             session.insert_changes(self._changes)
         if self._retry_results:
             session.upsert_retry_results(self._retry_results)
+        if self._staged:
+            self._flush_staged()
 
     def after_commit(self) -> None:
         cache = self.context.hint_cache
@@ -253,6 +337,34 @@ class Transaction:
             cache.put(parent_id, name, inode_id)
 
 
+_PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
+    table_name: tuple(column.name for column in schema.metadata.tables[table_name].primary_key.columns)
+    for table_name in TABLE_OF_ROW.values()
+}
+
+# (earlier staged action, later action) -> what to write; "cancel" writes nothing.
+_COALESCED: dict[tuple[str, str], str] = {
+    ("insert", "update"): "insert",
+    ("insert", "upsert"): "insert",
+    ("insert", "delete"): "cancel",
+    ("upsert", "update"): "upsert",
+    ("upsert", "delete"): "delete",
+    ("update", "upsert"): "upsert",
+    ("update", "delete"): "delete",
+    ("delete", "insert"): "upsert",
+    ("delete", "upsert"): "upsert",
+}
+
+
+def _coalesce(earlier: str, later: str) -> str:
+    if earlier == later:
+        return later
+    found = _COALESCED.get((earlier, later))
+    check(found is not None, f"cannot {later} a row this transaction staged for {earlier}")
+    assert found is not None
+    return found
+
+
 def run_transaction(
     context: EngineContext,
     caller: Caller,
@@ -260,11 +372,16 @@ def run_transaction(
     *,
     write: bool,
     ids_needed: int = 0,
+    block_ids_needed: int = 0,
     snapshot: bool = False,
     retry: RetryKey | None = None,
 ) -> T:
     """Run `operation` in one transaction, retrying transient failures with backoff. With `retry` (an
-    at-most-once RPC call), the answer goes to the retry cache in the same transaction."""
+    at-most-once RPC call), the answer goes to the retry cache in the same transaction.
+
+    Ids are taken before the transaction begins (a refill is its own transaction): `ids_needed` inode
+    ids, `block_ids_needed` block ids with as many first generation stamps, and for a writer one
+    command id base."""
     operation = with_retry_cache(retry, operation)
     last_error: TransientError | None = None
     for attempt in range(context.retries_max + 1):
@@ -272,37 +389,91 @@ def run_transaction(
             context.statistics["retries"] += 1
             _backoff(attempt)
         ids = context.inode_ids.take(ids_needed) if ids_needed else []
+        reserved = Reservation.take(context, block_ids_needed, commands=write)
         transaction: Transaction | None = None
         try:
             with context.store.session() as session:
-                transaction = Transaction(context, session, caller, ids)
+                transaction = Transaction(context, session, caller, ids, reserved)
                 if write or snapshot:
                     session.begin(write=write, snapshot=snapshot)
                 result = operation(transaction)
                 if write:
                     transaction.flush()
+                else:
+                    check(not transaction.has_staged_rows, "a read-only operation staged rows to write")
                 if session.in_transaction:
                     session.commit()
             transaction.after_commit()
             context.statistics["transactions"] += 1
             context.inode_ids.give_back(transaction.unused_ids())
+            reserved.give_back(context)
             return result
         except TransientError as error:
             last_error = error
             log.debug("transient failure on attempt %d: %s", attempt + 1, error)
-            if transaction is not None:
-                context.inode_ids.give_back(transaction.unused_ids())
-            else:
-                context.inode_ids.give_back(ids)
+            context.inode_ids.give_back(ids if transaction is None else transaction.unused_ids())
+            reserved.give_back(context)
         except BaseException:
-            if transaction is not None:
-                context.inode_ids.give_back(transaction.unused_ids())
-            else:
-                context.inode_ids.give_back(ids)
+            context.inode_ids.give_back(ids if transaction is None else transaction.unused_ids())
+            reserved.give_back(context)
             raise
     raise RetriesExhausted(
         f"gave up after {context.retries_max + 1} attempts; last transient error: {last_error}"
     ) from last_error
+
+
+COMMANDS_PER_TRANSACTION_MAX = 1 << 20
+
+
+@dataclass(slots=True)
+class Reservation:
+    """Block ids, first generation stamps and a command id base taken for one transaction attempt.
+
+    Command ids are base * 2^20 + n: the base is unique across namenodes (batch allocator), so one id
+    per write transaction numbers up to 2^20 commands without another allocation inside it."""
+
+    block_ids: list[int] = field(default_factory=list)
+    generation_stamps: list[int] = field(default_factory=list)
+    command_base: int | None = None
+    block_ids_used: int = 0
+    commands_used: int = 0
+
+    @classmethod
+    def take(cls, context: EngineContext, block_count: int, *, commands: bool) -> Reservation:
+        reserved = cls()
+        if block_count:
+            reserved.block_ids = context.block_ids.take(block_count)
+            reserved.generation_stamps = context.generation_stamps.take(block_count)
+        if commands:
+            reserved.command_base = context.command_ids.take(1)[0]
+        return reserved
+
+    def take_block_id(self) -> int:
+        check(self.block_ids_used < len(self.block_ids), "operation used more block ids than it reserved")
+        self.block_ids_used += 1
+        return self.block_ids[self.block_ids_used - 1]
+
+    def take_generation_stamp(self) -> int:
+        used = self.block_ids_used
+        check(0 < used <= len(self.generation_stamps), "a first generation stamp goes with a new block id")
+        return self.generation_stamps[used - 1]
+
+    def take_command_id(self) -> int:
+        check(self.command_base is not None, "datanode commands need a write transaction")
+        check(self.commands_used < COMMANDS_PER_TRANSACTION_MAX, "too many commands in one transaction")
+        assert self.command_base is not None
+        self.commands_used += 1
+        return self.command_base * COMMANDS_PER_TRANSACTION_MAX + self.commands_used
+
+    def give_back(self, context: EngineContext) -> None:
+        """Return what this attempt did not write (once: the lists are emptied)."""
+        used = self.block_ids_used
+        if self.block_ids[used:]:
+            context.block_ids.give_back(self.block_ids[used:])
+            context.generation_stamps.give_back(self.generation_stamps[used:])
+        if self.command_base is not None and not self.commands_used:
+            context.command_ids.give_back([self.command_base])
+        self.block_ids, self.generation_stamps, self.command_base = [], [], None
 
 
 def _backoff(attempt: int) -> None:

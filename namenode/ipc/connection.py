@@ -71,6 +71,7 @@ class IpcConnection(asyncio.Protocol):
         self.opened_at = time.monotonic()
         self.last_activity = self.opened_at
         self.peer = "?"
+        self.peer_host: str | None = None
 
     # -- asyncio.Protocol -----------------------------------------------------------------------
 
@@ -78,6 +79,7 @@ class IpcConnection(asyncio.Protocol):
         self._transport = transport  # type: ignore[assignment]  # uvloop's transports are not subclasses
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        self.peer_host = peer[0] if isinstance(peer, tuple) else None
         self._server.connection_opened(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -202,7 +204,7 @@ class IpcConnection(asyncio.Protocol):
                 )
             )
             return
-        self._caller = Caller(user, self._server.groups.groups(user))
+        self._caller = Caller(user, self._server.groups.groups(user), host=self.peer_host)
 
     # -- calls ----------------------------------------------------------------------------------
 
@@ -213,7 +215,7 @@ class IpcConnection(asyncio.Protocol):
         caller = self._caller
         assert caller is not None  # the codec admits calls only after the context
         if call.caller_context is not None:
-            caller = Caller(caller.user, caller.groups, call.caller_context)
+            caller = Caller(caller.user, caller.groups, call.caller_context, caller.host)
         server = self._server
         server.metrics.calls_started += 1
         self._calls_running += 1

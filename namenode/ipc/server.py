@@ -15,7 +15,6 @@ import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from hopsfs.errors import HopsFSError
 from hopsfs.protocol.ipc_wire import FRAME_SIZE_BYTES_MAX
 from namenode.dal.connection import Backend
 from namenode.engine.namespace import Namespace
@@ -32,7 +31,6 @@ HANDSHAKE_TIMEOUT_S = 20.0
 # Hadoop clients drop idle connections after 10 s and ping every 60 s while they wait: 2x that.
 IDLE_TIMEOUT_S = 120.0
 _SWEEP_INTERVAL_S = 1.0
-RETRY_CACHE_EXPIRE_INTERVAL_S = 60.0
 
 
 class NamenodeServer:
@@ -65,7 +63,6 @@ class NamenodeServer:
         self.loop: asyncio.AbstractEventLoop  # set by start(), before any connection exists
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
-        self._expirer: asyncio.Task[None] | None = None
 
     async def start(self, host: str = "127.0.0.1", port: int = 0, *, reuse_port: bool = False) -> int:
         """Listen on host:port (0 picks a free port); returns the port."""
@@ -73,16 +70,14 @@ class NamenodeServer:
         sock = _listening_socket(host, port, reuse_port)
         self._server = await self.loop.create_server(lambda: IpcConnection(self), sock=sock)
         self._sweeper = asyncio.create_task(self._sweep())
-        self._expirer = asyncio.create_task(self._expire_retry_cache())
         bound = sock.getsockname()[1]
         log.info("namenode %s serving Hadoop IPC on %s:%d", self.namespace.context.namenode_id, host, bound)
         return int(bound)
 
     async def stop(self) -> None:
         """Stop accepting, close every connection, let running calls finish, release the store."""
-        for task in (self._sweeper, self._expirer):
-            if task is not None:
-                task.cancel()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         if self._server is not None:
             self._server.close()
         for connection in list(self.connections):
@@ -121,16 +116,6 @@ class NamenodeServer:
                     connection.abort()
                 elif connection.calls_in_flight == 0 and now - connection.last_activity > self.idle_timeout_s:
                     connection.abort()
-
-    async def _expire_retry_cache(self) -> None:
-        # Every namenode does it (an idempotent DELETE of old rows); the leader-only housekeeping of the
-        # datanode issue may take it over.
-        while True:
-            await asyncio.sleep(RETRY_CACHE_EXPIRE_INTERVAL_S)
-            try:
-                await self.loop.run_in_executor(self.executor, self.namespace.expire_retry_cache)
-            except HopsFSError as error:
-                log.warning("could not expire retry cache entries: %s", error)
 
 
 def _listening_socket(host: str, port: int, reuse_port: bool) -> socket.socket:

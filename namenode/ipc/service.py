@@ -23,6 +23,7 @@ from hopsfs.protocol.ipc_wire import AT_MOST_ONCE_METHODS, parse_proto
 from hopsfs.protocol.proto import client_namenode_protocol_pb2 as pb
 from hopsfs.protocol.proto import xattr_pb2
 from hopsfs.types import Caller, RetryKey, XAttrSetFlag
+from namenode import block_protos
 from namenode.engine.namespace import Namespace
 
 Handler = Callable[..., Message]
@@ -51,6 +52,7 @@ class ClientProtocolService:
         replication: int = limits.REPLICATION_DEFAULT,
     ) -> None:
         self.namespace = namespace
+        self._pool_id = namespace.settings["block_pool_id"]
         self._server_defaults = hdfs_values.server_defaults(block_size=block_size, replication=replication)
 
     def call(
@@ -94,17 +96,22 @@ class ClientProtocolService:
         entries = listing.partialListing
         for entry in page.entries:
             # A file lists as itself, under an empty name (HDFS's EMPTY_NAME).
-            hdfs_values.fill_status_proto(
-                entries.add(), entry, local_name=entry.path != path, with_locations=request.needLocation
-            )
+            proto = entries.add()
+            hdfs_values.fill_status_proto(proto, entry, local_name=entry.path != path)
+            if request.needLocation and entry.is_file:
+                # Spark's listLocatedStatus: every file with its blocks' locations, in one listing.
+                located = self.namespace.get_block_locations(caller, entry.path, 0, entry.size, caller.host)
+                block_protos.fill_located_blocks_proto(proto.locations, located, self._pool_id)
         listing.remainingEntries = page.remaining
         return response
 
     def get_block_locations(self, caller: Caller, request: pb.GetBlockLocationsRequestProto) -> Message:
-        status = self.namespace.stat(caller, _path(request.src))
-        if not status.is_file:
-            raise FileNotFound(f"Path is not a file: {request.src}")
-        return pb.GetBlockLocationsResponseProto(locations=hdfs_values.located_blocks(status))
+        located = self.namespace.get_block_locations(
+            caller, _path(request.src), _offset(request.offset), _offset(request.length), caller.host
+        )
+        response = pb.GetBlockLocationsResponseProto()
+        block_protos.fill_located_blocks_proto(response.locations, located, self._pool_id)
+        return response
 
     def get_content_summary(self, caller: Caller, request: pb.GetContentSummaryRequestProto) -> Message:
         summary = self.namespace.content_summary(caller, _path(request.path))
@@ -119,9 +126,14 @@ class ClientProtocolService:
         return pb.GetServerDefaultsResponseProto(serverDefaults=self._server_defaults)
 
     def get_fs_stats(self, caller: Caller, request: pb.GetFsStatusRequestProto) -> Message:
-        # No datanodes report capacity before the datanode issue: every figure is zero.
+        stats = self.namespace.cluster_stats()
         return pb.GetFsStatsResponseProto(
-            capacity=0, used=0, remaining=0, under_replicated=0, corrupt_blocks=0, missing_blocks=0
+            capacity=stats.capacity,
+            used=stats.used,
+            remaining=stats.remaining,
+            under_replicated=stats.under_replicated,
+            corrupt_blocks=stats.corrupt_blocks,
+            missing_blocks=stats.missing_blocks,
         )
 
     def get_xattrs(self, caller: Caller, request: xattr_pb2.GetXAttrsRequestProto) -> Message:
@@ -150,7 +162,7 @@ class ClientProtocolService:
     def create(self, caller: Caller, request: pb.CreateRequestProto, retry: RetryKey | None) -> Message:
         flags = request.createFlag
         if flags & pb.APPEND:
-            raise InvalidArgument("append is not supported until files hold data (the datanode issue)")
+            raise InvalidArgument("create with the APPEND flag is not supported: call append")
         if not flags & (pb.CREATE | pb.OVERWRITE):
             raise InvalidArgument(f"create flag {flags} asks neither to CREATE nor to OVERWRITE")
         status = self.namespace.create(
@@ -167,12 +179,108 @@ class ClientProtocolService:
         return pb.CreateResponseProto(fs=hdfs_values.status_to_proto(status, local_name=False))
 
     def complete(self, caller: Caller, request: pb.CompleteRequestProto) -> Message:
-        if request.HasField("last") and request.last.numBytes:
-            raise InvalidArgument("files hold no blocks until the datanode issue: nothing to complete")
+        last = block_protos.block_from_proto(request.last) if request.HasField("last") else None
         closed = self.namespace.complete(
-            caller, _path(request.src), _text(request.clientName, "clientName"), request.fileId
+            caller, _path(request.src), _text(request.clientName, "clientName"), last, request.fileId
         )
         return pb.CompleteResponseProto(result=closed)
+
+    def add_block(self, caller: Caller, request: pb.AddBlockRequestProto) -> Message:
+        previous = block_protos.block_from_proto(request.previous) if request.HasField("previous") else None
+        located = self.namespace.add_block(
+            caller,
+            _path(request.src),
+            _text(request.clientName, "clientName"),
+            previous,
+            {node.id.datanodeUuid for node in request.excludeNodes},
+            request.fileId,
+            tuple(request.favoredNodes),
+            caller.host,
+        )
+        return pb.AddBlockResponseProto(block=block_protos.located_block_to_proto(located, self._pool_id))
+
+    def abandon_block(self, caller: Caller, request: pb.AbandonBlockRequestProto) -> Message:
+        self.namespace.abandon_block(
+            caller,
+            _path(request.src),
+            _text(request.holder, "holder"),
+            block_protos.block_from_proto(request.b),
+            request.fileId,
+        )
+        return pb.AbandonBlockResponseProto()
+
+    def append(self, caller: Caller, request: pb.AppendRequestProto, retry: RetryKey | None) -> Message:
+        if request.HasField("flag") and request.flag & pb.NEW_BLOCK:
+            raise InvalidArgument("append with NEW_BLOCK is not supported: the last block is filled first")
+        status, last = self.namespace.append(
+            caller, _path(request.src), _text(request.clientName, "clientName"), retry=retry
+        )
+        response = pb.AppendResponseProto(stat=hdfs_values.status_to_proto(status, local_name=False))
+        if last is not None:
+            block_protos.fill_located_block_proto(response.block, last, self._pool_id)
+        return response
+
+    def fsync(self, caller: Caller, request: pb.FsyncRequestProto) -> Message:
+        self.namespace.fsync(
+            caller,
+            _path(request.src),
+            _text(request.client, "client"),
+            request.lastBlockLength,
+        )
+        return pb.FsyncResponseProto()
+
+    def update_block_for_pipeline(
+        self, caller: Caller, request: pb.UpdateBlockForPipelineRequestProto
+    ) -> Message:
+        located = self.namespace.update_block_for_pipeline(
+            caller, block_protos.block_from_proto(request.block), _text(request.clientName, "clientName")
+        )
+        return pb.UpdateBlockForPipelineResponseProto(
+            block=block_protos.located_block_to_proto(located, self._pool_id)
+        )
+
+    def get_additional_datanode(
+        self, caller: Caller, request: pb.GetAdditionalDatanodeRequestProto
+    ) -> Message:
+        located = self.namespace.get_additional_datanodes(
+            caller,
+            block_protos.block_from_proto(request.blk),
+            _text(request.clientName, "clientName"),
+            [node.id.datanodeUuid for node in request.existings],
+            {node.id.datanodeUuid for node in request.excludes},
+            request.numAdditionalNodes,
+            caller.host,
+        )
+        return pb.GetAdditionalDatanodeResponseProto(
+            block=block_protos.located_block_to_proto(located, self._pool_id)
+        )
+
+    def update_pipeline(
+        self, caller: Caller, request: pb.UpdatePipelineRequestProto, retry: RetryKey | None
+    ) -> Message:
+        self.namespace.update_pipeline(
+            caller,
+            _text(request.clientName, "clientName"),
+            block_protos.block_from_proto(request.oldBlock),
+            block_protos.block_from_proto(request.newBlock),
+            [node.datanodeUuid for node in request.newNodes],
+            retry=retry,
+        )
+        return pb.UpdatePipelineResponseProto()
+
+    def report_bad_blocks(self, caller: Caller, request: pb.ReportBadBlocksRequestProto) -> Message:
+        reports = [
+            (block_protos.block_from_proto(located.b), [node.id.datanodeUuid for node in located.locs])
+            for located in request.blocks
+        ]
+        self.namespace.report_bad_blocks(caller, reports)
+        return pb.ReportBadBlocksResponseProto()
+
+    def recover_lease(self, caller: Caller, request: pb.RecoverLeaseRequestProto) -> Message:
+        closed = self.namespace.recover_lease(
+            caller, _path(request.src), _text(request.clientName, "clientName")
+        )
+        return pb.RecoverLeaseResponseProto(result=closed)
 
     def renew_lease(self, caller: Caller, request: pb.RenewLeaseRequestProto) -> Message:
         self.namespace.renew_lease(caller, _text(request.clientName, "clientName"))
@@ -255,6 +363,14 @@ def _text(value: object, field: str) -> str:
     return value
 
 
+def _offset(value: int) -> int:
+    """A uint64 offset or length: Java's negative longs arrive as huge numbers."""
+    signed = hdfs_values.from_uint64(value)
+    if signed < 0:
+        raise InvalidArgument(f"negative offset or length {signed}")
+    return signed
+
+
 def _path(value: object) -> str:
     if not isinstance(value, str):
         raise InvalidPath("path is not valid UTF-8")
@@ -300,6 +416,25 @@ METHODS: dict[str, Method] = {
         _method("mkdirs", pb.MkdirsRequestProto, S.mkdirs, read_only=False),
         _method("create", pb.CreateRequestProto, S.create, read_only=False),
         _method("complete", pb.CompleteRequestProto, S.complete, read_only=False),
+        _method("addBlock", pb.AddBlockRequestProto, S.add_block, read_only=False),
+        _method("abandonBlock", pb.AbandonBlockRequestProto, S.abandon_block, read_only=False),
+        _method("append", pb.AppendRequestProto, S.append, read_only=False),
+        _method("fsync", pb.FsyncRequestProto, S.fsync, read_only=False),
+        _method(
+            "updateBlockForPipeline",
+            pb.UpdateBlockForPipelineRequestProto,
+            S.update_block_for_pipeline,
+            read_only=False,
+        ),
+        _method(
+            "getAdditionalDatanode",
+            pb.GetAdditionalDatanodeRequestProto,
+            S.get_additional_datanode,
+            read_only=False,
+        ),
+        _method("updatePipeline", pb.UpdatePipelineRequestProto, S.update_pipeline, read_only=False),
+        _method("reportBadBlocks", pb.ReportBadBlocksRequestProto, S.report_bad_blocks, read_only=False),
+        _method("recoverLease", pb.RecoverLeaseRequestProto, S.recover_lease, read_only=False),
         _method("renewLease", pb.RenewLeaseRequestProto, S.renew_lease, read_only=False),
         _method("rename", pb.RenameRequestProto, S.rename, read_only=False),
         _method("rename2", pb.Rename2RequestProto, S.rename2, read_only=False),

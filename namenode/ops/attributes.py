@@ -9,10 +9,12 @@ from collections.abc import Callable
 
 from hopsfs import limits
 from hopsfs.errors import FileNotFound, InvalidArgument, PermissionDenied
+from namenode import schema
 from namenode.engine.permissions import WRITE
 from namenode.engine.resolver import ResolvedPath, check_traverse, require_target, resolve
 from namenode.engine.txn import Transaction
 from namenode.entities import InodeRow
+from namenode.ops.block_state import queue_block
 from namenode.ops.common import check_path_free, check_permission_value, check_replication_value
 
 
@@ -70,21 +72,29 @@ def set_times(transaction: Transaction, path: str, modification_time_ms: int, ac
 
 
 def set_replication(transaction: Transaction, path: str, replication: int) -> bool:
-    """True when a file's factor was set; False for a missing path, a directory or a symlink (HDFS)."""
+    """True when a file's factor was set; False for a missing path, a directory or a symlink (HDFS).
+    A changed factor queues the file's complete blocks for a recount: housekeeping copies or deletes
+    replicas until each block has the new number."""
     check_replication_value(replication)
-    applied = [False]
+    changed: list[InodeRow] = []
 
     def change(row: InodeRow) -> None:
         transaction.permissions.require(row, WRITE, path)
         if row.is_file:
+            if row.replication != replication:
+                changed.append(row)
             row.replication = replication
-            applied[0] = True
 
     try:
-        _change_target(transaction, path, "SET_REPLICATION", change)
+        resolved = _change_target(transaction, path, "SET_REPLICATION", change)
     except FileNotFound:
         return False
-    return applied[0]
+    for row in changed:
+        for block in transaction.session.read_blocks_of_inode(row.id, lock="write"):
+            if block.state == schema.BLOCK_COMPLETE:
+                queue_block(transaction, block.key, schema.QUEUE_RECHECK, transaction.now_ms)
+    target = resolved.target
+    return target is not None and target.is_file
 
 
 def _change_target(

@@ -18,6 +18,7 @@ from namenode.engine.permissions import EXECUTE, READ, WRITE
 from namenode.engine.resolver import ResolvedPath, check_traverse, resolve
 from namenode.engine.txn import Transaction
 from namenode.entities import InodeRow
+from namenode.ops.block_removal import release_blocks_of
 from namenode.ops.common import check_path_free, lock_parent_for_new_child, remove_child
 
 ALL_ACCESS = READ | WRITE | EXECUTE
@@ -61,6 +62,7 @@ def delete(transaction: Transaction, path: str, recursive: bool) -> bool:
         for row in reversed(subtree.rows):
             transaction.delete(row)
             transaction.log_change("DELETE", row)
+            release_blocks_of(transaction, row)
     delete_single_inode(transaction, parent, target)
     return True
 
@@ -91,6 +93,7 @@ def delete_single_inode(transaction: Transaction, parent: InodeRow, row: InodeRo
     transaction.update(parent)
     transaction.delete(row)
     transaction.log_change("DELETE", row)
+    release_blocks_of(transaction, row)
 
 
 def collect_subtree(transaction: Transaction, root: InodeRow, root_path: str, budget: int) -> Subtree:

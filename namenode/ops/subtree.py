@@ -25,6 +25,7 @@ from hopsfs.invariants import check
 from namenode import schema
 from namenode.engine.txn import Transaction
 from namenode.entities import InodeKey, InodeRow
+from namenode.ops.block_removal import release_blocks_of
 from namenode.ops.delete import collect_subtree, delete_single_inode, resolve_and_lock_for_delete
 
 
@@ -90,6 +91,7 @@ def delete_batch(transaction: Transaction, handle: SubtreeHandle, budget: int) -
                 directory.children_count -= 1
                 transaction.delete(child)
                 transaction.log_change("DELETE", child)
+                release_blocks_of(transaction, child)
                 deleted += 1
         if directory is not root:
             transaction.update(directory)

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from support.cluster import NamenodeProcess
@@ -610,6 +611,47 @@ def test_test_answers_with_its_exit_status(dfs: Dfs, client: Client) -> None:
         dfs("-test", "-e", "/data/b_file", user=OTHER_USER),
         '-test: Permission denied: user=bob, access=EXECUTE, inode="/data":hdfs:supergroup:drwx------',
     )
+
+
+# -- data commands (empty files need no datanode) -------------------------------------------------
+
+
+def test_data_commands_move_empty_files_through_the_real_namenode(
+    dfs: Dfs, client: Client, tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    client.mkdirs("/in")
+    assert_succeeded(dfs("-put", str(empty), "/in"))
+    status = client.stat("/in/empty")
+    assert (status.size, status.under_construction) == (0, False)
+    assert [entry.name for entry in client.list("/in")] == ["empty"]  # the ._COPYING_ file is gone
+    located = client.get_block_locations("/in/empty")
+    assert (located.file_length, located.blocks, located.under_construction) == (0, (), False)
+    assert dfs("-cat", "/in/empty").stdout == ""
+    assert_succeeded(dfs("-get", "/in/empty", str(tmp_path / "back")))
+    assert (tmp_path / "back").read_bytes() == b""
+    assert_succeeded(dfs("-appendToFile", str(empty), "/in/empty"))
+    assert_succeeded(dfs("-appendToFile", str(empty), "/in/created"))
+    assert client.stat("/in/created").size == 0
+    assert client.read_bytes("/in/empty") == b""
+
+
+def test_data_commands_fail_with_one_line(dfs: Dfs, client: Client, tmp_path: Path) -> None:
+    client.mkdirs("/d")
+    client.touch("/f")
+    assert_failed(dfs("-cat", "/d"), "-cat: `/d': Is a directory")
+    assert_failed(dfs("-tail", "/d"), "-tail: `/d': Is a directory")
+    assert_failed(dfs("-get", "/nope", str(tmp_path)), "-get: `/nope': No such file or directory")
+    assert_failed(
+        dfs("-put", str(tmp_path / "nope"), "/x"), f"-put: `{tmp_path / 'nope'}': No such file or directory"
+    )
+    local = tmp_path / "exists"
+    local.write_bytes(b"")
+    assert_failed(dfs("-put", str(local), "/f"), "-put: `/f': File exists")
+    assert_failed(dfs("-put", str(local), "/no/parent/x"), "-put: `/no/parent': No such file or directory")
+    assert dfs("-setrep", "0", "/f").code == 2
+    assert dfs("-head").code == 2
 
 
 # -- globs, generic options, help ----------------------------------------------------------------

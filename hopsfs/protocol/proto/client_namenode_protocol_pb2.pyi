@@ -452,6 +452,32 @@ class UpdateBlockForPipelineResponseProto(_message.Message):
     block: _hdfs_pb2.LocatedBlockProto
     def __init__(self, block: _Optional[_Union[_hdfs_pb2.LocatedBlockProto, _Mapping]] = ...) -> None: ...
 
+class GetAdditionalDatanodeRequestProto(_message.Message):
+    __slots__ = ("src", "blk", "existings", "excludes", "numAdditionalNodes", "clientName", "existingStorageUuids", "fileId")
+    SRC_FIELD_NUMBER: _ClassVar[int]
+    BLK_FIELD_NUMBER: _ClassVar[int]
+    EXISTINGS_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDES_FIELD_NUMBER: _ClassVar[int]
+    NUMADDITIONALNODES_FIELD_NUMBER: _ClassVar[int]
+    CLIENTNAME_FIELD_NUMBER: _ClassVar[int]
+    EXISTINGSTORAGEUUIDS_FIELD_NUMBER: _ClassVar[int]
+    FILEID_FIELD_NUMBER: _ClassVar[int]
+    src: str
+    blk: _hdfs_pb2.ExtendedBlockProto
+    existings: _containers.RepeatedCompositeFieldContainer[_hdfs_pb2.DatanodeInfoProto]
+    excludes: _containers.RepeatedCompositeFieldContainer[_hdfs_pb2.DatanodeInfoProto]
+    numAdditionalNodes: int
+    clientName: str
+    existingStorageUuids: _containers.RepeatedScalarFieldContainer[str]
+    fileId: int
+    def __init__(self, src: _Optional[str] = ..., blk: _Optional[_Union[_hdfs_pb2.ExtendedBlockProto, _Mapping]] = ..., existings: _Optional[_Iterable[_Union[_hdfs_pb2.DatanodeInfoProto, _Mapping]]] = ..., excludes: _Optional[_Iterable[_Union[_hdfs_pb2.DatanodeInfoProto, _Mapping]]] = ..., numAdditionalNodes: _Optional[int] = ..., clientName: _Optional[str] = ..., existingStorageUuids: _Optional[_Iterable[str]] = ..., fileId: _Optional[int] = ...) -> None: ...
+
+class GetAdditionalDatanodeResponseProto(_message.Message):
+    __slots__ = ("block",)
+    BLOCK_FIELD_NUMBER: _ClassVar[int]
+    block: _hdfs_pb2.LocatedBlockProto
+    def __init__(self, block: _Optional[_Union[_hdfs_pb2.LocatedBlockProto, _Mapping]] = ...) -> None: ...
+
 class UpdatePipelineRequestProto(_message.Message):
     __slots__ = ("clientName", "oldBlock", "newBlock", "newNodes", "storageIDs")
     CLIENTNAME_FIELD_NUMBER: _ClassVar[int]

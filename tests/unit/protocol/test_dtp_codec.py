@@ -451,3 +451,21 @@ def test_client_misuse_is_refused() -> None:
     client.send_read_block(read_request(0, 1))
     with pytest.raises(LocalProtocolError):
         client.send_read_block(read_request(0, 1))
+
+
+def test_a_mirroring_datanode_forwards_packets_unchanged_and_tracks_their_acks() -> None:
+    upstream_client, upstream_server = writing_pair()
+    mirror = DataTransferClientConnection()
+    mirror.send_write_block(write_request(client_name=""))  # replication: streams at once
+    frames = [
+        upstream_client.send_packet(0, DATA[:1000])[1],
+        upstream_client.send_heartbeat(),
+        upstream_client.send_last_packet(1000)[1],
+    ]
+    received = [event for frame in frames for event in upstream_server.receive_data(frame)]
+    forwarded = [mirror.forward_packet(event.header, event.wire) for event in received]  # type: ignore[union-attr]
+    assert forwarded == frames  # byte for byte
+    assert mirror.acks_pending == (0, dtp_wire.SEQNO_HEARTBEAT, 1)
+    assert mirror.state is TransferState.WRITE_CLOSING
+    with pytest.raises(LocalProtocolError):
+        mirror.forward_packet(received[0].header, received[0].wire)  # type: ignore[union-attr]

@@ -863,6 +863,7 @@ def test_service_lists_every_method_we_serve() -> None:
         "getFileLinkInfo": "GetFileLinkInfoRequestProto",
         "updateBlockForPipeline": "UpdateBlockForPipelineRequestProto",
         "updatePipeline": "UpdatePipelineRequestProto",
+        "getAdditionalDatanode": "GetAdditionalDatanodeRequestProto",
         "reportBadBlocks": "ReportBadBlocksRequestProto",
         "recoverLease": "RecoverLeaseRequestProto",
     }

@@ -1,0 +1,1 @@
+"""Datanode throughput: one client's sequential block writes and reads over DataTransferProtocol."""

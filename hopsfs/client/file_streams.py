@@ -1,0 +1,103 @@
+"""File data methods of `AsyncClient`: open, create, append, read_bytes, write_bytes.
+
+Small wrappers over the stream classes; a mixin so `core.py` keeps to connections and namespace
+calls. They need `_data_context()` (the client's shared pool, lease renewer and settings).
+"""
+
+from __future__ import annotations
+
+from hopsfs.client.data_context import DataContext
+from hopsfs.client.input_stream import AsyncInputStream
+from hopsfs.client.output_stream import PERMISSION_DEFAULT, AsyncOutputStream
+from hopsfs.errors import FileAlreadyExists, FileNotFound
+
+READ_MODES = frozenset({"rb"})
+WRITE_MODES = frozenset({"wb", "xb", "ab"})
+# Appending to a file that another client keeps creating and deleting gives up after this many rounds.
+APPEND_OR_CREATE_ATTEMPTS_MAX = 3
+
+
+class FileStreams:
+    def _data_context(self) -> DataContext:
+        raise NotImplementedError
+
+    async def open(
+        self, path: str, mode: str = "rb", *, buffer_size: int | None = None
+    ) -> AsyncInputStream | AsyncOutputStream:
+        """A stream on `path`: "rb" reads (buffer_size = read-ahead bytes, default 4 MiB); "wb"
+        creates or truncates; "xb" creates and fails if the file exists; "ab" appends, creating the
+        file if it does not exist (as Python's open does)."""
+        if mode in READ_MODES:
+            return await self.open_input(path, buffer_size=buffer_size)
+        if mode == "wb":
+            return await self.create(path, overwrite=True)
+        if mode == "xb":
+            return await self.create(path, overwrite=False)
+        if mode == "ab":
+            return await self._append_or_create(path)
+        raise ValueError(f"invalid mode {mode!r}: use 'rb', 'wb', 'xb' or 'ab'")
+
+    async def open_input(self, path: str, *, buffer_size: int | None = None) -> AsyncInputStream:
+        """`path` open for reading, with `buffer_size` bytes of read-ahead (None: the default)."""
+        return await AsyncInputStream.open(self._data_context(), path, read_ahead_bytes=buffer_size)
+
+    async def create(
+        self,
+        path: str,
+        *,
+        overwrite: bool = False,
+        replication: int | None = None,
+        block_size: int | None = None,
+        permission: int = PERMISSION_DEFAULT,
+        create_parent: bool = True,
+    ) -> AsyncOutputStream:
+        """A new file open for writing (the client's umask applies to `permission`); replication and
+        block size default to the namenode's. FileAlreadyExists unless `overwrite`."""
+        return await AsyncOutputStream.create(
+            self._data_context(),
+            path,
+            overwrite=overwrite,
+            replication=replication,
+            block_size=block_size,
+            permission=permission,
+            create_parent=create_parent,
+        )
+
+    async def append(self, path: str) -> AsyncOutputStream:
+        """The existing file `path` open for writing at its end (FileNotFound if it does not exist)."""
+        return await AsyncOutputStream.append(self._data_context(), path)
+
+    async def read_bytes(self, path: str, start: int = 0, end: int | None = None) -> bytes:
+        """Bytes [start, end) of the file (to its end when `end` is None), in one positional read."""
+        if start < 0 or (end is not None and end < start):
+            raise ValueError(f"invalid range [{start}, {end})")
+        stream = await AsyncInputStream.open(self._data_context(), path, read_ahead_bytes=0)
+        try:
+            stop = stream.length if end is None else min(end, stream.length)
+            return await stream.read_at(start, max(stop - start, 0))
+        finally:
+            await stream.close()
+
+    async def write_bytes(
+        self, path: str, data: bytes | bytearray | memoryview, *, overwrite: bool = True
+    ) -> None:
+        """Write `data` as the whole content of `path` (replacing it when `overwrite`)."""
+        stream = await self.create(path, overwrite=overwrite)
+        try:
+            await stream.write(data)
+        except BaseException:
+            await stream.abort()
+            raise
+        await stream.close()
+
+    async def _append_or_create(self, path: str) -> AsyncOutputStream:
+        for _ in range(APPEND_OR_CREATE_ATTEMPTS_MAX):
+            try:
+                return await self.append(path)
+            except FileNotFound:
+                pass
+            try:
+                return await self.create(path, overwrite=False)
+            except FileAlreadyExists:
+                continue  # created by someone else in between: append to it
+        raise FileAlreadyExists(f"{path} kept appearing and disappearing; could not open it for append")

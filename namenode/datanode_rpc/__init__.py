@@ -1,0 +1,1 @@
+"""The namenode's gRPC service for datanodes (hopsfs/protocol/proto/datanode_namenode.proto)."""
