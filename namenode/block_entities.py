@@ -77,6 +77,10 @@ class LocatedBlocks:
     under_construction: bool
     last_block: LocatedBlock | None
     last_block_complete: bool
+    # Which file this is (the engine's identity, not on the wire): read provenance records it.
+    inode_id: int = 0
+    parent_id: int = 0
+    name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

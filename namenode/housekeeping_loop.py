@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from hopsfs.errors import HopsFSError
 from namenode.block_entities import HousekeepingReport
@@ -22,7 +23,16 @@ _log = logging.getLogger("hopsfs.namenode.housekeeping")
 
 
 class HousekeepingLoop:
-    def __init__(self, manager: BlockManager, namenode_id: str, interval_ms: int) -> None:
+    def __init__(
+        self,
+        manager: BlockManager,
+        namenode_id: str,
+        interval_ms: int,
+        every_namenode: Callable[[], object] | None = None,
+    ) -> None:
+        """`every_namenode` runs each round on every namenode, leader or not (e.g. flushing the
+        read-provenance tallies this process collected)."""
+        self._every_namenode = every_namenode
         self._manager = manager
         self._namenode_id = namenode_id
         self._interval_s = interval_ms / 1000
@@ -74,6 +84,11 @@ class HousekeepingLoop:
                 _log.exception("housekeeping round failed")
 
     def _round(self) -> None:
+        if self._every_namenode is not None:
+            try:
+                self._every_namenode()
+            except HopsFSError as error:  # its own failure must not cost this namenode its leadership
+                _log.warning("per-namenode task failed: %s: %s", type(error).__name__, error)
         now_ms = int(time.time() * 1000)
         leader = self._manager.try_become_leader(self._namenode_id, now_ms, self._lease_ms)
         if leader != self.is_leader:

@@ -75,8 +75,12 @@ async def _serve(namespace: Namespace, options: NamenodeOptions) -> None:
         datanode_server = DatanodeRpcServer(namespace.block_manager)
         datanode_port = datanode_server.start(options.host, options.datanode_port)
         print(namenode_datanode_service_line(options.host, datanode_port), flush=True)
+    reads = server.service.reads
     housekeeping = HousekeepingLoop(
-        namespace.block_manager, namespace.context.namenode_id, options.housekeeping_interval_ms
+        namespace.block_manager,
+        namespace.context.namenode_id,
+        options.housekeeping_interval_ms,
+        every_namenode=lambda: reads.flush(namespace.store),
     )
     housekeeping.start()
     metrics_server = None

@@ -8,7 +8,8 @@ and the command fails). Ctrl-C or SIGTERM stops every process (SIGTERM, then SIG
 `STOP_TIMEOUT_S`) and exits 0. Each process logs to DATA_DIR/logs/NAME.log.
 
 Then it starts the datanodes (by default three, each with its own volume under DATA_DIR/datanode-N),
-which register with the namenodes' datanode service; the CDC service joins this list with its issue.
+which register with the namenodes' datanode service, and the CDC service (change stream, search and
+provenance; its state in DATA_DIR/cdc) on the port after the namenodes' (8021 for 8020).
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from typing import TextIO
 
 from hopsfs.announce import (
     NAMENODE_DATANODE_SERVICE,
+    NAMENODE_METRICS,
     NAMENODE_READY,
     last_match,
-    last_metrics_url,
     url_host,
 )
 from hopsfs.errors import HopsFSError
@@ -39,6 +40,8 @@ STOP_TIMEOUT_S = 15.0
 RESTARTS_MAX = 5
 RESTART_WINDOW_S = 60.0
 _POLL_S = 0.2
+# Set for each child process: the supervisor's pid (see die_with_parent).
+PARENT_PID_ENV = "HOPSFS_SUPERVISOR_PID"
 
 
 class ClusterError(HopsFSError):
@@ -79,10 +82,9 @@ class ManagedProcess:
             stdin=subprocess.DEVNULL,
             text=True,
             bufsize=1,
-            env=self.environment,
+            env={**(self.environment or os.environ), PARENT_PID_ENV: str(os.getpid())},
             # Own process group: Ctrl-C reaches the supervisor, which stops children in order.
             start_new_session=True,
-            preexec_fn=_die_with_parent,
         )
         became_ready = threading.Event()
         log = self.log_path.open("a", encoding="utf-8") if self.log_path is not None else None
@@ -185,15 +187,21 @@ def datanode_command(
     return command + list(extra_arguments)
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: ask Linux to SIGTERM it when the supervisor dies, even by SIGKILL,
-    so a killed `hopsfs up` never leaves namenodes behind holding its port."""
-    if not sys.platform.startswith("linux"):
+def die_with_parent() -> None:
+    """In a child `ManagedProcess` started (PARENT_PID_ENV set): ask Linux to SIGTERM this process when
+    its supervisor dies, even by SIGKILL, so a killed `hopsfs up` never leaves servers behind holding
+    its ports. Done by the child itself at startup, not in a preexec_fn: code between fork and exec in
+    a threaded parent can deadlock (fsspec's fork hooks did). A parent that died before this ran is
+    noticed through getppid."""
+    parent = os.environ.pop(PARENT_PID_ENV, None)
+    if parent is None or not sys.platform.startswith("linux"):
         return
     import ctypes
 
     pr_set_pdeathsig = 1
     ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() != int(parent):
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +215,7 @@ class ClusterOptions:
     # Extra command-line arguments for every namenode / datanode (tests shorten intervals with them).
     namenode_arguments: tuple[str, ...] = ()
     datanode_arguments: tuple[str, ...] = ()
+    cdc: bool = True
 
 
 class LocalCluster:
@@ -218,6 +227,7 @@ class LocalCluster:
         # Datanodes report to this port; by default two above the client port (HDFS's 8022 for 8020).
         self.datanode_service_port = options.port + 2 if options.port else 0
         self._ready: dict[str, re.Pattern[str]] = {}
+        self.cdc_url: str | None = None
         self._stopping = threading.Event()
 
     def start(self) -> str:
@@ -238,7 +248,36 @@ class LocalCluster:
                 self.datanode_service_port = int(service.group(2))
         for index in range(1, self.options.datanodes + 1):
             self.start_datanode(index)
+        if self.options.cdc:
+            self._start_cdc()
         return self.url
+
+    def _start_cdc(self) -> None:
+        from hopsfs.announce import CDC_READY
+
+        options = self.options
+        cdc = ManagedProcess(
+            "cdc",
+            [
+                sys.executable,
+                "-m",
+                "hopsfs.cli.main",
+                "cdc",
+                "--metadata-url",
+                options.metadata_url,
+                "--data-dir",
+                str(options.data_dir),
+                "--host",
+                options.host,
+                "--port",
+                str(options.port + 1 if options.port else 0),
+                "--metrics-port",
+                "0",
+            ],
+            self.log_dir / "cdc.log",
+        )
+        match = self._start(cdc, CDC_READY)
+        self.cdc_url = f"grpc://{match.group(1)}:{match.group(2)}"
 
     def start_datanode(self, index: int) -> ManagedProcess:
         """Start datanode number `index` (its volume: DATA_DIR/datanode-INDEX)."""
@@ -321,9 +360,17 @@ class LocalCluster:
         )
 
     def metrics_urls(self) -> list[str]:
-        """Each namenode's /metrics URL, as it printed it before its ready line."""
-        urls = (last_metrics_url(managed.output_lines) for managed in self.processes)
-        return [url for url in urls if url is not None]
+        """Each process's /metrics URL, as it printed it before its ready line."""
+        from hopsfs.announce import CDC_METRICS, DATANODE_METRICS
+
+        urls = []
+        for managed in self.processes:
+            for pattern in (NAMENODE_METRICS, DATANODE_METRICS, CDC_METRICS):
+                match = last_match(pattern, managed.output_lines)
+                if match is not None:
+                    urls.append(match.group(1))
+                    break
+        return urls
 
 
 def run_cluster(options: ClusterOptions) -> int:
@@ -338,7 +385,7 @@ def run_cluster(options: ClusterOptions) -> int:
         print(f"hopsfs up: metrics at {', '.join(cluster.metrics_urls())}", flush=True)
         print(
             f"hopsfs up: serving {url} ({options.namenodes} namenode(s), {options.datanodes} datanode(s), "
-            f"pid {os.getpid()}; "
+            f"pid {os.getpid()}; change stream at {cluster.cdc_url or 'off'}; "
             f"logs in {cluster.log_dir}). Ctrl-C stops it.",
             flush=True,
         )

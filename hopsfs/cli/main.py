@@ -26,6 +26,9 @@ EXIT_USAGE = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from hopsfs.cli.cluster import die_with_parent
+
+    die_with_parent()
     arguments_list = list(sys.argv[1:] if argv is None else argv)
     if arguments_list[:1] == ["dfs"]:
         # `hopsfs dfs -ls /` takes Hadoop-style options that argparse would read as its own.

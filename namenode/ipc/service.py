@@ -25,6 +25,7 @@ from hopsfs.protocol.proto import xattr_pb2
 from hopsfs.types import Caller, RetryKey, XAttrSetFlag
 from namenode import block_protos
 from namenode.engine.namespace import Namespace
+from namenode.engine.read_provenance import ReadRecorder
 
 Handler = Callable[..., Message]
 
@@ -52,6 +53,7 @@ class ClientProtocolService:
         replication: int = limits.REPLICATION_DEFAULT,
     ) -> None:
         self.namespace = namespace
+        self.reads = ReadRecorder()
         self._pool_id = namespace.settings["block_pool_id"]
         self._server_defaults = hdfs_values.server_defaults(block_size=block_size, replication=replication)
 
@@ -109,6 +111,9 @@ class ClientProtocolService:
         located = self.namespace.get_block_locations(
             caller, _path(request.src), _offset(request.offset), _offset(request.length), caller.host
         )
+        # An open for reading: counted in memory, written as one change-log row per file, user and
+        # application every few seconds (namenode/engine/read_provenance.py).
+        self.reads.record(located.inode_id, located.parent_id, located.name, caller.user, caller.app_id)
         response = pb.GetBlockLocationsResponseProto()
         block_protos.fill_located_blocks_proto(response.locations, located, self._pool_id)
         return response

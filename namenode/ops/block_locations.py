@@ -56,7 +56,9 @@ def get_block_locations(
         raise OpenFile(path)
     blocks = transaction.session.read_blocks_of_inode(target.id)
     if not blocks:
-        return LocatedBlocks(0, [], under_construction, None, not under_construction)
+        return LocatedBlocks(
+            0, [], under_construction, None, not under_construction, target.id, target.parent_id, target.name
+        )
     starts = _block_starts(blocks)
     chosen = _overlapping(blocks, starts, offset, length)
     wanted = set(chosen) | {len(blocks) - 1}
@@ -74,6 +76,9 @@ def get_block_locations(
         under_construction=under_construction,
         last_block=located[len(blocks) - 1],
         last_block_complete=last_complete,
+        inode_id=target.id,
+        parent_id=target.parent_id,
+        name=target.name,
     )
 
 

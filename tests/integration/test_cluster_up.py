@@ -20,8 +20,9 @@ from support.worker_launcher import worker_environment
 
 import hopsfs
 
-SERVING = re.compile(r"hopsfs up: serving (hopsfs://127\.0\.0\.1:(\d+))")
+SERVING = re.compile(r"hopsfs up: serving (hopsfs://127\.0\.0\.1:(\d+)) \(.*3 datanode\(s\)")
 PID = re.compile(r"hopsfs namenode serving \S+ \(pid (\d+)\)")
+METRICS = re.compile(r"hopsfs up: metrics at (.*)$")
 
 
 class UpProcess:
@@ -80,14 +81,22 @@ def _alive(pid: int) -> bool:
 def test_up_serves_survives_a_killed_namenode_and_stops_on_sigterm(tmp_path: Path) -> None:
     up = UpProcess(tmp_path / "cluster", "--port", "0")
     try:
-        metrics = up.wait_for(
-            re.compile(r"hopsfs up: metrics at (http://\S+/metrics), (http://\S+/metrics)$")
-        )
+        metrics_urls = up.wait_for(METRICS).group(1).split(", ")
         url = up.wait_for(SERVING).group(1)
-        for metrics_url in metrics.groups():
-            assert b"hopsfs_namenode_connections" in urllib.request.urlopen(metrics_url, timeout=10).read()
+        # 2 namenodes, 3 datanodes and the CDC service, each with its own /metrics.
+        assert len(metrics_urls) == 6
+        served = [urllib.request.urlopen(metrics_url, timeout=10).read() for metrics_url in metrics_urls]
+        assert sum(b"hopsfs_namenode_connections" in text for text in served) == 2
+        assert all(b"hopsfs_" in text for text in served)
         first_pid, second_pid = up.namenode_pids()
         with hopsfs.connect(url, user="hdfs") as client:
+            # The datanodes it started store data: three replicas of a file, read back exactly.
+            payload = os.urandom(300_000)
+            client.write_bytes("/data.bin", payload)
+            assert client.read_bytes("/data.bin") == payload
+            assert wait_until(
+                lambda: len(client.get_block_locations("/data.bin", 0, 1).blocks[0].locations) == 3, 30
+            )
             client.mkdirs("/survives")
             os.kill(first_pid, signal.SIGKILL)
             # Whichever namenode the connection was on, the client carries on (the port is shared).
@@ -117,6 +126,7 @@ def test_ctrl_c_stops_the_cluster_and_a_restart_keeps_the_namespace(tmp_path: Pa
         url = up.wait_for(SERVING).group(1)
         with hopsfs.connect(url, user="hdfs") as client:
             client.mkdirs("/kept")
+            client.write_bytes("/kept/data.bin", b"kept across restarts" * 1000)
         pids = up.namenode_pids()
         assert up.stop(signal.SIGINT) == 0
         assert not any(_alive(pid) for pid in pids)
@@ -126,6 +136,8 @@ def test_ctrl_c_stops_the_cluster_and_a_restart_keeps_the_namespace(tmp_path: Pa
     try:
         with hopsfs.connect(again.wait_for(SERVING).group(1), user="hdfs") as client:
             assert client.stat("/kept").is_directory
+            # The datanodes found their replicas again (index + block report) and serve them.
+            assert client.read_bytes("/kept/data.bin") == b"kept across restarts" * 1000
     finally:
         assert again.stop() == 0
 
