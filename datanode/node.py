@@ -22,7 +22,6 @@ from typing import Any
 
 from datanode.config import STOP_GRACE_S_DEFAULT, ScanSettings, TransferLimits
 from datanode.identity import IDENTITY_FILE, DatanodeIdentity, load_or_create_identity
-from datanode.metrics_http import serve_metrics
 from datanode.namenode_link.commands import CommandExecutor
 from datanode.namenode_link.convert import storage_report
 from datanode.namenode_link.link import NamenodeLink
@@ -34,6 +33,7 @@ from datanode.server.server import DataTransferServer
 from datanode.storage import ReplicaState, ReplicaStore, StoreConfig
 from datanode.storage.volume import VolumeCapacity
 from hopsfs.errors import HopsFSError
+from hopsfs.metrics_http import serve_metrics
 from hopsfs.protocol.proto.datanode_namenode_pb2 import StorageReportProto
 
 LOGGER = logging.getLogger("hopsfs.datanode")

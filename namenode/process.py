@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 
 from hopsfs.announce import namenode_datanode_service_line, namenode_metrics_line, namenode_ready_line
 from hopsfs.config import DEFAULT_SUPERGROUP, current_user
+from hopsfs.metrics_http import serve_metrics
 from namenode.dal.store import MetadataStore
 from namenode.datanode_rpc.server import DatanodeRpcServer
 from namenode.engine.block_config import BlockManagerConfig
 from namenode.engine.namespace import Namespace
 from namenode.housekeeping_loop import HousekeepingLoop
-from namenode.ipc.metrics import serve_metrics
 from namenode.ipc.server import HANDLER_THREADS_DEFAULT, NamenodeServer
 
 HOUSEKEEPING_INTERVAL_MS_DEFAULT = 1_000

@@ -8,14 +8,7 @@ clients.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Callable
 from dataclasses import dataclass
-
-REQUEST_BYTES_MAX = 8192
-REQUEST_TIMEOUT_S = 5.0
-
 
 PREFIX = "hopsfs_cdc_"
 # name (after PREFIX) -> (Prometheus type, help text)
@@ -65,30 +58,3 @@ def render(metrics: list[Metric]) -> str:
         shown = f"{name}{{{labels}}}" if labels else name
         lines.append(f"{shown} {metric.value:g}")
     return "\n".join(lines) + "\n"
-
-
-async def serve_metrics(host: str, port: int, rendered: Callable[[], str]) -> asyncio.Server:
-    """An HTTP server answering GET /metrics with `rendered()`; 404 for other paths."""
-
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), REQUEST_TIMEOUT_S)
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ConnectionError):
-            writer.close()
-            return
-        parts = head.split(b"\r\n", 1)[0].decode("latin-1").split()
-        if len(parts) == 3 and parts[0] == "GET" and parts[1].split("?", 1)[0] == "/metrics":
-            status, body = "200 OK", rendered().encode("utf-8")
-            content_type = "text/plain; version=0.0.4; charset=utf-8"
-        else:
-            status, body, content_type = "404 Not Found", b"GET /metrics\n", "text/plain"
-        writer.write(
-            f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-            "Connection: close\r\n\r\n".encode("latin-1")
-            + body
-        )
-        with contextlib.suppress(ConnectionError):
-            await writer.drain()
-        writer.close()
-
-    return await asyncio.start_server(answer, host, port, limit=REQUEST_BYTES_MAX)

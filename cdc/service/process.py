@@ -28,7 +28,7 @@ from cdc.capture.loop import CaptureLoop
 from cdc.log import DurableLog, destroy_log
 from cdc.metadata import MetadataReader
 from cdc.service.grpc_service import ChangeStreamService
-from cdc.service.metrics import Metric, render, serve_metrics
+from cdc.service.metrics import Metric, render
 from cdc.service.retention import RetentionPolicy, apply_retention
 from cdc.settings import RETENTION_AGE_S_DEFAULT, RETENTION_EVENTS_DEFAULT, RETENTION_INTERVAL_S
 from cdc.sinks.provenance import ProvenanceSink
@@ -36,6 +36,7 @@ from cdc.sinks.runner import SinkRunner
 from cdc.sinks.search import SearchSink
 from hopsfs.announce import cdc_metrics_line, cdc_ready_line
 from hopsfs.errors import HopsFSError
+from hopsfs.metrics_http import serve_metrics
 from hopsfs.protocol.proto import cdc_pb2, cdc_pb2_grpc
 
 log = logging.getLogger("hopsfs.cdc")

@@ -7,16 +7,10 @@ deliberately tiny (GET /metrics, one response per connection): Prometheus and cu
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections import Counter
-from collections.abc import Callable
 
 log = logging.getLogger("hopsfs.namenode.metrics")
-
-REQUEST_BYTES_MAX = 8192
-REQUEST_TIMEOUT_S = 5.0
 
 
 class NamenodeMetrics:
@@ -69,31 +63,3 @@ class NamenodeMetrics:
             family(f"hopsfs_engine_{name}_total", "counter", f"Engine {name} since start.")
             lines.append(f"hopsfs_engine_{name}_total {value}")
         return "\n".join(lines) + "\n"
-
-
-async def serve_metrics(host: str, port: int, render: Callable[[], str]) -> asyncio.Server:
-    """An HTTP server answering GET /metrics with `render()`; 404 for other paths."""
-
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), REQUEST_TIMEOUT_S)
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ConnectionError):
-            writer.close()
-            return
-        request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
-        parts = request_line.split()
-        if len(parts) == 3 and parts[0] == "GET" and parts[1].split("?", 1)[0] == "/metrics":
-            status, body = "200 OK", render().encode("utf-8")
-            content_type = "text/plain; version=0.0.4; charset=utf-8"
-        else:
-            status, body, content_type = "404 Not Found", b"GET /metrics\n", "text/plain"
-        writer.write(
-            f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-            "Connection: close\r\n\r\n".encode("latin-1")
-            + body
-        )
-        with contextlib.suppress(ConnectionError):
-            await writer.drain()
-        writer.close()
-
-    return await asyncio.start_server(answer, host, port, limit=REQUEST_BYTES_MAX)

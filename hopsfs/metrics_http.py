@@ -1,7 +1,7 @@
 """A tiny HTTP endpoint: GET /metrics answers Prometheus text, anything else 404.
 
-The datanode's own copy of the namenode's endpoint (servers do not import each other); one request
-per connection, bounded request size and time.
+Shared by every server process (namenode, datanode, CDC), which may import `hopsfs` but not each
+other; one request per connection, bounded request size and time.
 """
 
 from __future__ import annotations
