@@ -17,6 +17,7 @@ from datanode_harness import (
 )
 from support.fake_namenode_grpc import FakeNamenode
 
+from datanode.config import READ_PACKET_BYTES_DEFAULT
 from hopsfs.protocol.dtp_checksum import compute_checksums
 from hopsfs.protocol.dtp_codec import DataTransferClientConnection
 from hopsfs.protocol.proto import datatransfer_pb2 as dt
@@ -56,7 +57,7 @@ def test_read_ranges_come_back_byte_for_byte(written: InProcessDatanode, offset:
     assert result.chunk_offset + len(result.data) >= offset + length
     assert result.chunk_offset + len(result.data) <= len(DATA)
     for packet in result.packets:
-        assert len(packet.data) <= 64 * 1024
+        assert len(packet.data) <= READ_PACKET_BYTES_DEFAULT
         assert bytes(packet.checksums) == compute_checksums(CRC32C, packet.data)
 
 
