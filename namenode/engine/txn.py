@@ -145,6 +145,11 @@ class Transaction:
     def has_staged_rows(self) -> bool:
         return bool(self._staged)
 
+    def staged_rows(self, row_type: type[BlockTableRow]) -> list[tuple[str, BlockTableRow]]:
+        """(action, row) of the rows of one table this transaction will write at flush."""
+        table_name = TABLE_OF_ROW[row_type]
+        return [(action, row) for (table, _), (action, row) in self._staged.items() if table == table_name]
+
     def _stage(self, action: str, row: BlockTableRow) -> None:
         table_name = TABLE_OF_ROW[type(row)]
         key = (table_name, tuple(getattr(row, name) for name in _PRIMARY_KEYS[table_name]))

@@ -291,7 +291,21 @@ def close_file(transaction: Transaction, row: InodeRow, blocks: Sequence[BlockRo
     transaction.log_change("CLOSE", row)
     if not blocks:
         return
-    counts = Counter(replica.block_id for replica in transaction.session.read_by_inodes(ReplicaRow, [row.id]))
+    # The replicas stored, as this transaction leaves them: completing the last block staged its rows.
+    held = {
+        (replica.block_id, replica.storage_id)
+        for replica in transaction.session.read_by_inodes(ReplicaRow, [row.id])
+    }
+    for action, staged in transaction.staged_rows(ReplicaRow):
+        assert isinstance(staged, ReplicaRow)
+        if staged.inode_id != row.id:
+            continue
+        key = (staged.block_id, staged.storage_id)
+        if action == "delete":
+            held.discard(key)
+        else:
+            held.add(key)
+    counts = Counter(block_id for block_id, _ in held)
     due_ms = transaction.now_ms + transaction.context.block_config.replication_check_delay_ms
     for block in blocks:
         priority = replication_priority(counts[block.block_id], row.replication)

@@ -237,3 +237,13 @@ def test_a_replica_finalized_before_the_pipeline_update_still_counts(
     )
     assert namespace.complete(ROOT, "/f", "w", final)
     assert namespace.stat(ROOT, "/f").size == 80
+
+
+def test_a_file_closed_with_replicas_reported_before_the_commit_is_not_counted_missing(
+    cluster: BlockCluster, three: list[str]
+) -> None:
+    """Completing the last block stages its replica rows in the same transaction that closes the file;
+    the close must count them (it once read only stored rows and queued every such block as missing)."""
+    cluster.write_file("/f", [100, 200])
+    stats = cluster.manager.cluster_stats(cluster.now_ms)
+    assert (stats.missing_blocks, stats.under_replicated) == (0, 0)
