@@ -133,11 +133,11 @@ def _steady(namespace: Namespace, url: str, settings: CdcSettings) -> dict[str, 
         "write_ops_per_s": round(sum(counts) / elapsed, 1),
         "events": len(received),
         "delivered_events_per_s": round(delivered_per_s, 1),
-        "lag_ms_p50": round(_percentile(commit_lags, 0.50), 1),
-        "lag_ms_p99": round(_percentile(commit_lags, 0.99), 1),
+        "lag_ms_p50": round(percentile(commit_lags, 0.50), 1),
+        "lag_ms_p99": round(percentile(commit_lags, 0.99), 1),
         "lag_ms_max": round(commit_lags[-1] if commit_lags else 0.0, 1),
-        "start_lag_ms_p50": round(_percentile(start_lags, 0.50), 1),
-        "start_lag_ms_p99": round(_percentile(start_lags, 0.99), 1),
+        "start_lag_ms_p50": round(percentile(start_lags, 0.50), 1),
+        "start_lag_ms_p99": round(percentile(start_lags, 0.99), 1),
     }
 
 
@@ -264,7 +264,7 @@ def _url_of(service: ManagedProcess) -> str:
     return f"grpc://{service.ready_match.group(1)}:{service.ready_match.group(2)}"
 
 
-def _percentile(values: list[float], fraction: float) -> float:
+def percentile(values: list[float], fraction: float) -> float:
     if not values:
         return 0.0
     if len(values) == 1:
