@@ -42,6 +42,9 @@ class Channel(asyncio.Protocol):
         self._writable = asyncio.Event()
         self._writable.set()
         self._lent = False
+        # True while the handler waits for the peer's next operation: nothing of ours is in flight,
+        # so a stopping server may close the connection at once instead of waiting out its grace.
+        self.between_operations = False
 
     # asyncio.Protocol callbacks.
 

@@ -53,14 +53,17 @@ async def _serve_next_operation(
 ) -> bool:
     """Serve one operation; True when the connection stays open for another."""
     channel = events.channel
+    channel.between_operations = True
     try:
         event = await events.next_event(context.limits.idle_timeout_s)
     except TimeoutError:
         LOGGER.debug("closing idle connection from %s", channel.peer)
         return False
     except RemoteProtocolError as error:
+        channel.between_operations = False
         await _refuse_broken_stream(context, channel, codec, error)
         return False
+    channel.between_operations = False
     if isinstance(event, ConnectionClosed):
         return False
     context.active_transfers += 1

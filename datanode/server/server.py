@@ -2,8 +2,9 @@
 
 `bind` happens first (the port goes into the datanode's registration), `start` once the replica store
 is open. At most `xceivers_max` connections are served at once; one over the limit is closed at once
-(and counted), as Hadoop refuses xceivers past its limit. `stop` stops accepting, gives running
-operations `grace_s` to finish, then aborts the rest; connections end without disturbing each other.
+(and counted), as Hadoop refuses xceivers past its limit. `stop` stops accepting, closes connections
+idle between operations at once, gives running operations `grace_s` to finish, then aborts the rest;
+connections end without disturbing each other.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class DataTransferServer:
         self._listener: socket.socket | None = None
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
+        self._channels: set[Channel] = set()  # of the connections being served
         self._context: ServerContext | None = None
 
     @property
@@ -68,11 +70,15 @@ class DataTransferServer:
         )
 
     async def stop(self, grace_s: float) -> None:
-        """Stop accepting; let operations run up to `grace_s`, then abort them."""
+        """Stop accepting; close connections idle between operations; let operations run up to
+        `grace_s`, then abort them."""
         if self._server is not None:
             self._server.close()
         elif self._listener is not None:
             self._listener.close()
+        for channel in self._channels:
+            if channel.between_operations:
+                channel.close()  # its handler sees the end of the stream and returns
         if self._connections:
             _, pending = await asyncio.wait(set(self._connections), timeout=grace_s)
             for task in pending:
@@ -95,6 +101,8 @@ class DataTransferServer:
         task = asyncio.get_running_loop().create_task(self._serve(context, channel), name="dtp-connection")
         self._connections.add(task)
         task.add_done_callback(self._connections.discard)
+        self._channels.add(channel)
+        task.add_done_callback(lambda _: self._channels.discard(channel))
 
     async def _serve(self, context: ServerContext, channel: Channel) -> None:
         try:

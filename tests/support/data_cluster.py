@@ -12,6 +12,7 @@ and the way the datanodes do (`replica_files`: the block files on each datanode'
 from __future__ import annotations
 
 import contextlib
+import random
 import signal
 import subprocess
 import sys
@@ -57,6 +58,9 @@ TEST_BLOCK_CONFIG = BlockManagerConfig(
 FAST_SCAN_ARGUMENTS = ("--scan-interval-s", "0.2", "--scan-bytes-per-second", "200000000")
 NO_SCAN_ARGUMENTS = ("--no-scan",)
 SUPERUSER = Caller("hdfs")
+MIB = 1024 * 1024
+# The smallest block the namenode allows: multi-block files stay small.
+BLOCK_BYTES = MIB
 # Long enough for dead-datanode detection plus a re-replication round on a loaded machine.
 EVENTUAL_TIMEOUT_S = 45.0
 
@@ -83,6 +87,7 @@ class DataCluster:
                 datanodes=datanodes,
                 namenode_arguments=TEST_NAMENODE_ARGUMENTS + namenode_arguments,
                 datanode_arguments=datanode_arguments,
+                cdc=False,  # the data path needs no change stream; it would only take CPU
             )
         )
         self.metadata_url = metadata_url
@@ -142,11 +147,10 @@ class DataCluster:
 
     def datanode_metrics(self, index: int) -> dict[str, float]:
         """Datanode `index`'s /metrics, as {sample name with labels: value}."""
-        url = None
-        for line in self.datanode(index).output_lines:
-            if (match := DATANODE_METRICS.search(line)) is not None:
-                url = match.group(1)
-        assert url is not None, f"datanode-{index} printed no metrics URL"
+        # The log, not the last lines kept in memory: the URL is printed once, at start (the latest).
+        found = DATANODE_METRICS.findall(self.datanode_log(index))
+        assert found, f"datanode-{index} printed no metrics URL"
+        url = found[-1]
         with urllib.request.urlopen(url, timeout=10) as response:
             text = response.read().decode()
         samples = {}
@@ -193,6 +197,31 @@ class DataCluster:
         holders = self.holders(path)
         return bool(holders) and all(len(nodes) == replication and not nodes & excluded for nodes in holders)
 
+    def replica_mismatches(self, path: str, data: bytes) -> list[str]:
+        """Where the replicas the namenode lists for `path` (on datanodes still running) differ from
+        `data` on disk: a missing finalized file or other bytes. Empty when every one is exact."""
+        problems = []
+        for block in self.blocks(path):
+            expected = data[block.offset : block.offset + block.block.num_bytes]
+            if len(expected) != block.block.num_bytes:
+                problems.append(f"{block.block} ends past the {len(data)} bytes written")
+            for node in block.locations:
+                index = self.datanode_index(node.uuid)
+                if not self.datanode(index).alive():
+                    continue
+                replica = self.finalized_replica(index, block.block.block_id)
+                if replica is None:
+                    problems.append(
+                        f"{block.block} listed on datanode-{index}, which has no finalized replica"
+                    )
+                elif replica.read_bytes() != expected:
+                    problems.append(f"{block.block} on datanode-{index}: {replica} holds other bytes")
+        return problems
+
+    def being_written(self, path: str) -> bool:
+        """Whether the namenode holds `path` open for writing (under construction, not complete)."""
+        return self.engine().stat(SUPERUSER, path).under_construction
+
     def check_namespace(self) -> None:
         assert_consistent(self.metadata_url)
 
@@ -222,6 +251,46 @@ def running_data_cluster(data_dir: Path, metadata_url: str, **options: object) -
     cluster.check_namespace()
 
 
+class DataClusters:
+    """The clusters one test starts, each in its own directory under `root`; `close` stops them all
+    and checks each namespace (what a fixture yields `start` of)."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._stack = contextlib.ExitStack()
+        self._started = 0
+
+    def start(self, metadata_url: str, **options: object) -> DataCluster:
+        self._started += 1
+        data_dir = self._root / f"cluster-{self._started}"
+        data_dir.mkdir()
+        return self._stack.enter_context(running_data_cluster(data_dir, metadata_url, **options))
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+def payload(size: int, seed: int) -> bytes:
+    """`size` reproducible random bytes."""
+    return random.Random(seed).randbytes(size)
+
+
+def write_file(
+    client: Client,
+    path: str,
+    data: bytes,
+    *,
+    replication: int = 3,
+    piece_bytes: int | None = None,
+    block_size: int = BLOCK_BYTES,
+) -> None:
+    """Create (or overwrite) `path` with `data`, written `piece_bytes` at a time (all at once by default)."""
+    with client.create(path, block_size=block_size, replication=replication, overwrite=True) as stream:
+        step = piece_bytes or max(len(data), 1)
+        for start in range(0, len(data), step):
+            stream.write(data[start : start + step])
+
+
 def flip_byte(path: Path, offset: int) -> None:
     """Invert one bit of the byte at `offset` of a file on disk (a replica going bad under a datanode)."""
     with path.open("r+b") as stream:
@@ -246,12 +315,17 @@ def run_dfs(url: str, *arguments: str, stdin: bytes | None = None) -> subprocess
 
 
 __all__ = [
+    "BLOCK_BYTES",
     "EVENTUAL_TIMEOUT_S",
     "FAST_SCAN_ARGUMENTS",
+    "MIB",
     "NO_SCAN_ARGUMENTS",
     "DataCluster",
+    "DataClusters",
     "flip_byte",
+    "payload",
     "run_dfs",
     "running_data_cluster",
     "wait_until",
+    "write_file",
 ]
