@@ -66,7 +66,8 @@ def main(argv: Sequence[str]) -> int:
     """Run one dfs command (`argv` without the leading "dfs"); the exit status."""
     stdout, stderr = sys.stdout, sys.stderr
     try:
-        default_url, command_arguments = split_generic_options(argv)
+        default_url, defines, command_arguments = split_generic_options(argv)
+        block_size, replication = _write_settings(defines)
     except UsageError as error:
         print(f"{PROGRAM}: {error}", file=stderr)
         return EXIT_USAGE
@@ -80,7 +81,10 @@ def main(argv: Sequence[str]) -> int:
         return EXIT_USAGE
     connections = Connections(default_url, CLIENT_OPTIONS)
     try:
-        return run_command(spec, CommandContext(name, connections, stdout, stderr), arguments)
+        context = CommandContext(
+            name, connections, stdout, stderr, block_size=block_size, replication=replication
+        )
+        return run_command(spec, context, arguments)
     finally:
         connections.close()
 
@@ -104,9 +108,11 @@ def run_command(spec: CommandSpec, context: CommandContext, arguments: Sequence[
     return context.exit_code
 
 
-def split_generic_options(argv: Sequence[str]) -> tuple[str | None, list[str]]:
-    """The default namenode URL from -fs / -D fs.defaultFS, and the arguments from the command on."""
+def split_generic_options(argv: Sequence[str]) -> tuple[str | None, dict[str, str], list[str]]:
+    """The default namenode URL from -fs / -D fs.defaultFS, every -D KEY=VALUE, and the arguments
+    from the command on."""
     default_url: str | None = None
+    defines: dict[str, str] = {}
     position = 0
     while position < len(argv):
         argument = argv[position]
@@ -121,7 +127,30 @@ def split_generic_options(argv: Sequence[str]) -> tuple[str | None, list[str]]:
         else:
             break
         default_url = _generic_url(argument, value, default_url)
-    return default_url, list(argv[position:])
+        if argument == "-D":
+            key, _, setting = value.partition("=")
+            defines[key] = setting
+    return default_url, defines, list(argv[position:])
+
+
+def _write_settings(defines: dict[str, str]) -> tuple[int | None, int | None]:
+    """dfs.blocksize (bytes, or with a k/m/g suffix as Hadoop allows) and dfs.replication."""
+    block_size = _size(defines["dfs.blocksize"], "dfs.blocksize") if "dfs.blocksize" in defines else None
+    replication = None
+    if "dfs.replication" in defines:
+        text = defines["dfs.replication"]
+        if not text.isdigit() or not 1 <= int(text) <= 512:
+            raise UsageError(f"-D dfs.replication={text}: expected a whole number from 1 to 512")
+        replication = int(text)
+    return block_size, replication
+
+
+def _size(text: str, key: str) -> int:
+    multiplier = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}.get(text[-1:].lower(), 1)
+    digits = text[:-1] if multiplier > 1 else text
+    if not digits.isdigit() or int(digits) * multiplier <= 0:
+        raise UsageError(f"-D {key}={text}: expected a size in bytes (k, m, g suffixes allowed)")
+    return int(digits) * multiplier
 
 
 def _generic_url(option: str, value: str, default_url: str | None) -> str | None:
@@ -186,7 +215,9 @@ def _named_specs(names: list[str]) -> list[CommandSpec]:
 GENERIC_HELP = """\
 Generic options (before COMMAND):
   -fs URL                  the default namenode, hopsfs://host:port[,host:port...]
-  -D fs.defaultFS=URL      the same, Hadoop style (other -D keys are ignored)
+  -D fs.defaultFS=URL      the same, Hadoop style
+  -D dfs.blocksize=SIZE    block size of files written (bytes; k/m/g suffixes)
+  -D dfs.replication=N     replication of files written (other -D keys are ignored)
 A PATH is absolute (/a/b), relative to /user/<user> (a/b), or a URL (hopsfs://host:port/a/b) that
 names its own namenode. Globs *, ?, [abc], [^a], {x,y} and \\ escapes expand as in Hadoop.
 Exit status: 0 success, 1 a path failed or no namenode answered (or -test is false), 2 usage error.

@@ -32,6 +32,10 @@ class CommandContext:
     stdout: TextIO
     stderr: TextIO
     failures: int = 0
+    # New files' block size and replication from -D dfs.blocksize / -D dfs.replication (None: the
+    # namenode's defaults).
+    block_size: int | None = None
+    replication: int | None = None
 
     @property
     def exit_code(self) -> int:

@@ -137,7 +137,13 @@ def _put_stream(
         raise CommandFailure.for_path(target.display, "File exists")
     written_path = target.path if options.direct else target.path + COPYING_SUFFIX
     try:
-        output = target.client.create(written_path, overwrite=True, create_parent=False)
+        output = target.client.create(
+            written_path,
+            overwrite=True,
+            create_parent=False,
+            replication=context.replication,
+            block_size=context.block_size,
+        )
     except FileNotFound:
         raise CommandFailure.for_path(_parent_display(target.display), NO_SUCH_PATH) from None
     try:
@@ -290,7 +296,13 @@ def append_to_file(context: CommandContext, arguments: ParsedArguments) -> None:
         if existing is not None and existing.is_directory:
             raise CommandFailure.for_path(destination.display, "Is a directory")
         client = destination.client
-        output = client.append(destination.path) if existing is not None else client.create(destination.path)
+        output = (
+            client.append(destination.path)
+            if existing is not None
+            else client.create(
+                destination.path, replication=context.replication, block_size=context.block_size
+            )
+        )
         try:
             for source in sources:
                 with _local_errors(source):

@@ -782,3 +782,18 @@ def test_an_unreachable_namenode_is_one_line_and_exit_1() -> None:
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("hopsfs dfs: -ls: getFileInfo failed on every namenode")
     assert "Traceback" not in result.stderr
+
+
+def test_bad_generic_write_settings_are_usage_errors(dfs: Dfs) -> None:
+    """-D dfs.blocksize / dfs.replication must be numbers a namenode can take: refused before any call."""
+    assert_failed(
+        dfs("-D", "dfs.blocksize=12x", "-touchz", "/f"),
+        "-D dfs.blocksize=12x: expected a size in bytes (k, m, g suffixes allowed)",
+        code=2,
+    )
+    assert_failed(
+        dfs("-Ddfs.replication=0", "-touchz", "/f"),
+        "-D dfs.replication=0: expected a whole number from 1 to 512",
+        code=2,
+    )
+    assert_succeeded(dfs("-D", "dfs.blocksize=2m", "-D", "some.other.key=1", "-touchz", "/f"))

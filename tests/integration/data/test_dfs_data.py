@@ -3,8 +3,7 @@
 back, -cat, -tail, -appendToFile (files and standard input), -setrep -w down and up. Every effect is
 checked through a separate client and on the datanodes' volumes, never through the CLI alone.
 
-`hopsfs dfs` writes with the namenode's default block size (128 MiB; `-D dfs.blocksize` is ignored),
-so the "large" file here is one block of 3 MB: many packets, one pipeline.
+The large file is put with `-D dfs.blocksize=1m -D dfs.replication=2`: three blocks on two datanodes.
 """
 
 from __future__ import annotations
@@ -47,7 +46,21 @@ def test_put_get_cat_tail_and_append_move_exact_bytes(
     source = make_local_tree(tmp_path / "source")
     (tmp_path / "large.bin").write_bytes(LARGE)
     dfs_ok(cluster, "-put", str(source), "/tree")
-    dfs_ok(cluster, "-put", str(tmp_path / "large.bin"), "/large.bin")
+    dfs_ok(
+        cluster,
+        "-D",
+        "dfs.blocksize=1m",
+        "-Ddfs.replication=2",
+        "-put",
+        str(tmp_path / "large.bin"),
+        "/large.bin",
+    )
+    # Catches: the generic -D settings not reaching the files -put writes.
+    with cluster.connect() as client:
+        status = client.stat("/large.bin")
+    assert (status.block_size, status.replication) == (1 << 20, 2)
+    assert wait_until(lambda: cluster.fully_replicated("/large.bin", 2), EVENTUAL_TIMEOUT_S)
+    assert len(cluster.blocks("/large.bin")) == 3
     with cluster.connect() as client:
         for relative, data in TREE.items():
             assert client.read_bytes(f"/tree/{relative}") == data, relative
