@@ -10,7 +10,8 @@ from block_cluster import BLOCK_SIZE, ROOT, BlockCluster
 from namenode.block_entities import Block
 
 FILES = 6
-COMPLETE_CALLS_MAX = 200
+# complete() calls a writer may still make once every report has landed (the last one may be mid-flight).
+COMPLETE_CALLS_AFTER_REPORTS = 3
 
 
 def test_reports_and_completes_race_to_a_consistent_end(cluster: BlockCluster, three: list[str]) -> None:
@@ -35,14 +36,31 @@ def test_reports_and_completes_race_to_a_consistent_end(cluster: BlockCluster, t
             if uuid in holders:
                 cluster.received(uuid, block)
 
+    reports_done = threading.Event()
+
     def complete(index: int) -> None:
+        # Retries while reports may still come (as a client does), then a few more: a bounded number
+        # of tries alone would fail whenever the reporting threads are slow to get the write lock.
         path, block, _ = pending[index]
-        for _ in range(COMPLETE_CALLS_MAX):
+        left_after_reports = COMPLETE_CALLS_AFTER_REPORTS
+        while left_after_reports > 0:
+            done_before = reports_done.is_set()
             if namespace.complete(ROOT, path, f"writer-{index}", block):
                 return
-        raise AssertionError(f"{path} never closed")
+            if done_before:
+                left_after_reports -= 1
+        raise AssertionError(f"{path} never closed although every replica was reported")
 
-    threads = [threading.Thread(target=guarded, args=(lambda uuid=uuid: report(uuid),)) for uuid in three]
+    reporters = [threading.Thread(target=guarded, args=(lambda uuid=uuid: report(uuid),)) for uuid in three]
+
+    def report_all() -> None:
+        for reporter in reporters:
+            reporter.start()
+        for reporter in reporters:
+            reporter.join()
+        reports_done.set()
+
+    threads = [threading.Thread(target=report_all)]
     threads += [
         threading.Thread(target=guarded, args=(lambda index=index: complete(index),))
         for index in range(FILES)
