@@ -15,9 +15,9 @@ isLastBlockComplete true; every LocatedBlockProto carries a (here empty) block t
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from hopsfs.invariants import check
 from hopsfs.protocol.proto.hdfs_pb2 import (
@@ -227,47 +227,78 @@ def block_to_proto(block: BlockValues, pool_id: str) -> ExtendedBlockProto:
     )
 
 
-def datanode_to_proto(node: DatanodeValues) -> DatanodeInfoProto:
-    """A DatanodeInfoProto; an engine datanode registered one address, used as both IP and host name."""
+def fill_datanode_proto(proto: DatanodeInfoProto, node: DatanodeValues) -> None:
+    """A datanode's identity; an engine datanode registered one address, used as IP and host name."""
     if isinstance(node, DatanodeInfo):
-        return node.to_proto()
-    return DatanodeInfoProto(
-        id=DatanodeIDProto(
-            ipAddr=node.host_name,
-            hostName=node.host_name,
-            datanodeUuid=node.uuid,
-            xferPort=node.transfer_port,
-            infoPort=node.info_port,
-            ipcPort=0,
-        )
-    )
+        proto.CopyFrom(node.to_proto())
+        return
+    identity = proto.id
+    identity.ipAddr = node.host_name
+    identity.hostName = node.host_name
+    identity.datanodeUuid = node.uuid
+    identity.xferPort = node.transfer_port
+    identity.infoPort = node.info_port
+    identity.ipcPort = 0  # no ClientDatanodeProtocol: clients never dial it
 
 
-def located_block_to_proto(located: LocatedBlockValues, pool_id: str) -> LocatedBlockProto:
-    locations = list(located.locations)
-    proto = LocatedBlockProto(
-        b=block_to_proto(located.block, pool_id),
-        offset=located.offset,
-        locs=[datanode_to_proto(node) for node in locations],
-        corrupt=located.corrupt,
-        blockToken=TokenProto(identifier=b"", password=b"", kind="", service=""),
-        isCached=[False] * len(locations),
-        storageTypes=[DISK] * len(locations),
-        storageIDs=[node.storage_id for node in locations],
-    )
-    check(len(proto.locs) == len(proto.storageIDs), "locations and storage ids are parallel lists")
+def datanode_to_proto(node: DatanodeValues) -> DatanodeInfoProto:
+    proto = DatanodeInfoProto()
+    fill_datanode_proto(proto, node)
     return proto
 
 
-def located_blocks_to_proto(located: LocatedBlocksValues, pool_id: str) -> LocatedBlocksProto:
-    proto = LocatedBlocksProto(
-        fileLength=located.file_length,
-        blocks=[located_block_to_proto(block, pool_id) for block in located.blocks],
-        underConstruction=located.under_construction,
-        isLastBlockComplete=located.last_block_complete,
-    )
+# Fills one location's DatanodeInfoProto; the namenode adds its load figures (fill_datanode_proto first).
+FillDatanode = Callable[[DatanodeInfoProto, Any], None]
+
+
+def fill_located_block_proto(
+    proto: LocatedBlockProto,
+    located: LocatedBlockValues,
+    pool_id: str,
+    fill_datanode: FillDatanode = fill_datanode_proto,
+) -> None:
+    """Set `proto` in place (a listing fills entries made by `repeated.add()`)."""
+    proto.b.CopyFrom(block_to_proto(located.block, pool_id))
+    proto.offset = located.offset
+    proto.corrupt = located.corrupt
+    # Block tokens are off (no security on the data path yet): Hadoop sends an empty token.
+    proto.blockToken.CopyFrom(TokenProto(identifier=b"", password=b"", kind="", service=""))
+    for node in located.locations:
+        fill_datanode(proto.locs.add(), node)
+        proto.storageTypes.append(DISK)
+        proto.storageIDs.append(node.storage_id)
+        proto.isCached.append(False)
+    check(len(proto.locs) == len(proto.storageIDs), "locations and storage ids are parallel lists")
+
+
+def located_block_to_proto(
+    located: LocatedBlockValues, pool_id: str, fill_datanode: FillDatanode = fill_datanode_proto
+) -> LocatedBlockProto:
+    proto = LocatedBlockProto()
+    fill_located_block_proto(proto, located, pool_id, fill_datanode)
+    return proto
+
+
+def fill_located_blocks_proto(
+    proto: LocatedBlocksProto,
+    located: LocatedBlocksValues,
+    pool_id: str,
+    fill_datanode: FillDatanode = fill_datanode_proto,
+) -> None:
+    proto.fileLength = located.file_length
+    proto.underConstruction = located.under_construction
+    proto.isLastBlockComplete = located.last_block_complete
+    for block in located.blocks:
+        fill_located_block_proto(proto.blocks.add(), block, pool_id, fill_datanode)
     if located.last_block is not None:
-        proto.lastBlock.CopyFrom(located_block_to_proto(located.last_block, pool_id))
+        fill_located_block_proto(proto.lastBlock, located.last_block, pool_id, fill_datanode)
+
+
+def located_blocks_to_proto(
+    located: LocatedBlocksValues, pool_id: str, fill_datanode: FillDatanode = fill_datanode_proto
+) -> LocatedBlocksProto:
+    proto = LocatedBlocksProto()
+    fill_located_blocks_proto(proto, located, pool_id, fill_datanode)
     return proto
 
 
