@@ -106,11 +106,6 @@ class DataTransferClientConnection(TransferConnection):
         self._write_checksum: ChecksumSpec | None = None
         self._next_seqno = 0
 
-    @property
-    def acks_pending(self) -> tuple[int, ...]:
-        """Seqnos sent and not yet acked, oldest first."""
-        return tuple(self._acks_pending)
-
     def send_read_block(self, request: OpReadBlockProto) -> bytes:
         """OP_READ_BLOCK; the response and the packets follow."""
         frame = self._send_op(Opcode.READ_BLOCK, request)

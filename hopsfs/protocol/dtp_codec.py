@@ -132,11 +132,6 @@ class DataTransferServerConnection(TransferConnection):
         self._write: _WriteProgress | None = None
         self._read: _ReadProgress | None = None
 
-    @property
-    def acks_pending(self) -> tuple[int, ...]:
-        """Seqnos received and not yet acked, in the order they must be acked."""
-        return tuple(self._acks_pending)
-
     def receive_data(self, data: bytes) -> list[ServerEvent]:
         """Feed received bytes (b"" at end of stream); return the events they complete, in order."""
         if not data:

@@ -254,6 +254,12 @@ class TransferConnection:
     def buffered_bytes(self) -> int:
         return self._reader.buffered_bytes
 
+    @property
+    def acks_pending(self) -> tuple[int, ...]:
+        """Seqnos of packets sent (client) or received (datanode) that await their ack, oldest first:
+        the order the acks must come in."""
+        return tuple(self._acks_pending)
+
     def close(self) -> None:
         """Mark the connection closed (the transport is going away); idempotent."""
         if self._state is not TransferState.CLOSED:
