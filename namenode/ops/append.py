@@ -10,14 +10,12 @@ Lock set: the file's inode row, then its last block's row.
 
 from __future__ import annotations
 
-from hopsfs.errors import FileNotFound, LeaseConflict
+from hopsfs.errors import LeaseConflict
 from hopsfs.invariants import check
 from hopsfs.types import FileStatus
 from namenode import schema
 from namenode.block_entities import LocatedBlock, NotEnoughDatanodes
 from namenode.block_rows import BlockRow, ReplicaRow
-from namenode.engine.permissions import WRITE
-from namenode.engine.resolver import check_traverse, require_target, resolve
 from namenode.engine.txn import Transaction
 from namenode.entities import InodeRow
 from namenode.ops.block_state import (
@@ -28,20 +26,13 @@ from namenode.ops.block_state import (
     describe,
     new_expected_location,
 )
-from namenode.ops.common import check_path_free, file_status
+from namenode.ops.common import file_status, lock_file_to_write
 from namenode.ops.leases import check_holder_name
 
 
 def append(transaction: Transaction, path: str, holder: str) -> tuple[FileStatus, LocatedBlock | None]:
     check_holder_name(holder)
-    resolved = resolve(transaction, path)
-    check_traverse(transaction, resolved)
-    target = require_target(resolved)
-    if not target.is_file:
-        raise FileNotFound(f"Path is not a file: {path}")
-    transaction.permissions.require(target, WRITE, path)
-    check_path_free(transaction, resolved)
-    row = transaction.lock([target])[target.id]
+    row = lock_file_to_write(transaction, path)
     if row.under_construction:
         reason = (
             "the current lease holder is trying to recreate it"

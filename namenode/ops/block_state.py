@@ -21,6 +21,7 @@ from hopsfs.invariants import check
 from namenode import schema
 from namenode.block_entities import Block, BlockMismatch, CommandKind, DatanodeInfo
 from namenode.block_rows import (
+    BlockLookupRow,
     BlockRow,
     CommandRow,
     CorruptReplicaRow,
@@ -166,6 +167,25 @@ def invalidate_storages(
     for datanode_uuid in sorted(uuids):
         invalidate_on(transaction, datanode_uuid, block_id, generation_stamp)
     return len(uuids)
+
+
+def remove_last_block(
+    transaction: Transaction,
+    row: InodeRow,
+    last: BlockRow,
+    expected: Sequence[UcReplicaRow],
+    view: DatanodeView,
+) -> None:
+    """Take an unfinished last block off the file (abandoned by its writer, or lost by every datanode
+    during lease recovery): its expected holders delete what they have, its rows go, the file shrinks.
+    The caller writes or closes `row`."""
+    storages = [location.storage_id for location in expected]
+    invalidate_storages(transaction, view, last.block_id, last.generation_stamp, storages)
+    for location in expected:
+        transaction.stage_delete(location)
+    transaction.stage_delete(last)
+    transaction.stage_delete(BlockLookupRow(last.block_id, row.id))
+    row.size -= last.num_bytes
 
 
 # -- replication queue ------------------------------------------------------------------------------

@@ -27,8 +27,8 @@ from namenode.ops.block_state import (
     commit_block,
     datanode_info,
     describe,
-    invalidate_storages,
     new_expected_location,
+    remove_last_block,
 )
 from namenode.ops.common import check_path_free
 from namenode.ops.leases import check_holder_name
@@ -152,14 +152,7 @@ def abandon_block(transaction: Transaction, path: str, holder: str, block: Block
     if last.state != schema.BLOCK_UNDER_CONSTRUCTION:
         raise BlockMismatch(f"cannot abandon {describe(last)} of {path}: it is no longer being written")
     expected = transaction.session.read_by_blocks(UcReplicaRow, [last.key])
-    view = DatanodeView.load(transaction)
-    storages = [location.storage_id for location in expected]
-    invalidate_storages(transaction, view, last.block_id, last.generation_stamp, storages)
-    for location in expected:
-        transaction.stage_delete(location)
-    transaction.stage_delete(last)
-    transaction.stage_delete(BlockLookupRow(last.block_id, row.id))
-    row.size -= last.num_bytes
+    remove_last_block(transaction, row, last, expected, DatanodeView.load(transaction))
     transaction.update(row)
 
 

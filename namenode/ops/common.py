@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from hopsfs import limits
-from hopsfs.errors import InvalidArgument, LimitExceeded, ParentNotDirectory, StaleResolution
+from hopsfs.errors import FileNotFound, InvalidArgument, LimitExceeded, ParentNotDirectory, StaleResolution
 from hopsfs.invariants import check
 from hopsfs.types import FileStatus, InodeKind
-from namenode.engine.resolver import ResolvedPath
+from namenode.engine.permissions import WRITE
+from namenode.engine.resolver import ResolvedPath, check_traverse, require_target, resolve
 from namenode.engine.txn import Transaction
 from namenode.entities import InodeRow, key_for, new_inode_row
 
@@ -160,3 +161,16 @@ def file_status(path: str, row: InodeRow) -> FileStatus:
         storage_policy=row.storage_policy,
         under_construction=bool(row.under_construction),
     )
+
+
+def lock_file_to_write(transaction: Transaction, path: str) -> InodeRow:
+    """The file at `path`, write-locked, once HDFS's checks for reopening or recovering it pass: it is
+    a file, the caller may write it, and no subtree operation holds it (append, recoverLease)."""
+    resolved = resolve(transaction, path)
+    check_traverse(transaction, resolved)
+    target = require_target(resolved)
+    if not target.is_file:
+        raise FileNotFound(f"Path is not a file: {path}")
+    transaction.permissions.require(target, WRITE, path)
+    check_path_free(transaction, resolved)
+    return transaction.lock([target])[target.id]

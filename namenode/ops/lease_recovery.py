@@ -23,13 +23,11 @@ import enum
 import logging
 from collections.abc import Sequence
 
-from hopsfs.errors import FileNotFound, InvalidArgument, LeaseConflict, SubtreeBusy
+from hopsfs.errors import InvalidArgument, LeaseConflict, SubtreeBusy
 from namenode import schema
 from namenode.block_entities import CommandKind
-from namenode.block_rows import BlockLookupRow, BlockRow, UcReplicaRow
+from namenode.block_rows import BlockRow, UcReplicaRow
 from namenode.engine.block_config import RECOVERY_LEASE_HOLDER
-from namenode.engine.permissions import WRITE
-from namenode.engine.resolver import check_traverse, require_target, resolve
 from namenode.engine.txn import Transaction
 from namenode.entities import InodeRow
 from namenode.ops.block_reports import reporting_datanode
@@ -37,10 +35,10 @@ from namenode.ops.block_state import (
     DatanodeView,
     close_file,
     describe,
-    invalidate_storages,
     queue_command,
+    remove_last_block,
 )
-from namenode.ops.common import check_path_free
+from namenode.ops.common import lock_file_to_write
 from namenode.ops.leases import check_holder_name
 
 log = logging.getLogger(__name__)
@@ -58,14 +56,7 @@ def recover_lease(transaction: Transaction, path: str, holder: str) -> bool:
     """HDFS recoverLease: True when the file is closed (or was not open); else recovery runs and the
     caller asks again later."""
     check_holder_name(holder)
-    resolved = resolve(transaction, path)
-    check_traverse(transaction, resolved)
-    target = require_target(resolved)
-    if not target.is_file:
-        raise FileNotFound(f"Path is not a file: {path}")
-    transaction.permissions.require(target, WRITE, path)
-    check_path_free(transaction, resolved)
-    row = transaction.lock([target])[target.id]
+    row = lock_file_to_write(transaction, path)
     if not row.under_construction:
         return True
     if row.client_name == holder:
@@ -255,12 +246,6 @@ def _drop_last_block(
     log.warning(
         "lease recovery of inode %d drops %s: no datanode holding it survives", row.id, describe(last)
     )
-    storages = [location.storage_id for location in expected]
-    invalidate_storages(transaction, view, last.block_id, last.generation_stamp, storages)
-    for location in expected:
-        transaction.stage_delete(location)
-    transaction.stage_delete(last)
-    transaction.stage_delete(BlockLookupRow(last.block_id, row.id))
-    row.size -= last.num_bytes
+    remove_last_block(transaction, row, last, expected, view)
     close_file(transaction, row, blocks[:-1])
     return Outcome.DROPPED
