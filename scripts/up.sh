@@ -19,8 +19,11 @@ if ! command -v python3 >/dev/null 2>&1 || ! python3 -m pip --version >/dev/null
     apt-get install -y -qq --no-install-recommends python3 python3-pip >/dev/null
 fi
 
-# Import from / so the checkout itself on sys.path does not pass for an installed hopsfs.
-if ! (cd / && python3 -c "import hopsfs.cli.main, namenode.engine.namespace") >/dev/null 2>&1; then
+# Import from / so the checkout itself on sys.path does not pass for an installed hopsfs; the
+# server modules pull in every runtime dependency (grpcio, tantivy, mysql-replication, ...), so an
+# install from an older checkout is refreshed too.
+if ! (cd / && python3 -c "import hopsfs.cli.main, namenode.process, datanode.process, cdc.service.process") \
+    >/dev/null 2>&1; then
     log "pip install -e ."
     PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 \
         python3 -m pip install -q -e .
