@@ -25,6 +25,9 @@ def test_a_stopped_datanode_closes_idle_connections_and_comes_back_with_its_repl
         request = read_request(first.block_id, first.generation_stamp, 0, 1000)
         request.header.baseHeader.block.poolId = cluster.engine().block_pool_id
         assert reader.read(request).data[:1000] == data[:1000]
+        # The read ends when the datanode has taken the reader's CHECKSUM_OK: until then the operation
+        # is still running (and a stop rightly waits for it). Stop only once it is between operations.
+        assert wait_until(lambda: cluster.datanode_metrics(2)["hopsfs_datanode_active_transfers"] == 0)
         cluster.restart_datanode(2)  # SIGTERM while this connection waits for its next operation
         assert reader.sock.recv(1) == b""  # closed by the stopping datanode
     assert cluster.datanode_uuid(2) == uuid
