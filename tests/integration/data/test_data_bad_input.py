@@ -173,12 +173,17 @@ def test_refused_reads_and_a_false_checksum_claim_leave_the_replica_listed_and_s
         request.header.baseHeader.block.poolId = case.pool_id
         with DtpClient(port) as client:
             assert client.read(request).response.status == status, (block_id, genstamp, offset, length)
-    refusals_logged = [
-        line
-        for line in cluster.datanode_log(holder).splitlines()
-        if "READ_BLOCK" in line and "refused" in line
-    ]
-    assert len(refusals_logged) == len(refused), refusals_logged
+
+    def refusals_logged() -> list[str]:
+        return [
+            line
+            for line in cluster.datanode_log(holder).splitlines()
+            if "READ_BLOCK" in line and "refused" in line
+        ]
+
+    # The log reaches the file after the refusal reached the client (the launcher's drain thread).
+    wait_until(lambda: len(refusals_logged()) >= len(refused))
+    assert len(refusals_logged()) == len(refused), refusals_logged()
     # A whole read, then the reader claims the checksums did not match.
     request = read_request(case.block_id, case.genstamp, 0, DATA_BYTES)
     request.header.baseHeader.block.poolId = case.pool_id
