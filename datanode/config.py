@@ -27,6 +27,9 @@ PACKETS_IN_FLIGHT_MAX_DEFAULT = 128
 RECEIVE_BYTES_MAX_DEFAULT = 1024 * 1024
 # Replica copies the datanode runs at once for TRANSFER commands.
 TRANSFERS_CONCURRENT_MAX_DEFAULT = 4
+# Reads ask the kernel to fetch this far ahead of the packet being sent (posix_fadvise WILLNEED), so
+# disk reads overlap sending: Hadoop's dfs.datanode.readahead.bytes. 0 leaves it to the kernel.
+READAHEAD_BYTES_DEFAULT = 4 * 1024 * 1024
 # Block scanner: Hadoop's dfs.block.scanner.volume.bytes.per.second is 1 MiB/s, a pass every 3 weeks.
 SCAN_BYTES_PER_SECOND_DEFAULT = 1024 * 1024
 SCAN_INTERVAL_S_DEFAULT = 21 * 24 * 3600.0
@@ -50,6 +53,7 @@ class TransferLimits:
     transfers_concurrent_max: int = TRANSFERS_CONCURRENT_MAX_DEFAULT
     # Reads send data with sendfile(2); off, they pread and send (the benchmark measures both).
     sendfile: bool = True
+    readahead_bytes: int = READAHEAD_BYTES_DEFAULT
 
     def validate(self) -> TransferLimits:
         """Self, or InvalidArgument naming the first value out of range."""
@@ -61,6 +65,8 @@ class TransferLimits:
                 raise InvalidArgument(f"{name} must be positive")
         if not 512 <= self.read_packet_bytes <= 4 * 1024 * 1024:
             raise InvalidArgument("read_packet_bytes must be between 512 B and 4 MiB")
+        if self.readahead_bytes < 0:
+            raise InvalidArgument("readahead_bytes must be >= 0")
         if self.receive_bytes_max < 4096:
             raise InvalidArgument("receive_bytes_max must be at least 4 KiB")
         return self

@@ -133,9 +133,15 @@ def stream_packets(
     spec, reader = plan.wire_spec, plan.reader
     packet_bytes = max(1, limits.read_packet_bytes // spec.bytes_per_checksum) * spec.bytes_per_checksum
     position = plan.chunk_offset
+    # The end of the range the kernel was asked to read ahead; renewed once half of it is sent.
+    readahead_end = position
     # Each round sends one packet of at least one byte, so the loop ends at plan.end.
     while position < plan.end:
         count = min(packet_bytes, plan.end - position)
+        if limits.readahead_bytes and readahead_end - position < limits.readahead_bytes // 2:
+            start = max(readahead_end, position)
+            readahead_end = min(plan.end, position + limits.readahead_bytes)
+            reader.read_ahead(start, readahead_end)
         prefix = codec.send_packet_header(position, count)
         if spec.checksum_type is ChecksumType.NULL:
             checksums = b""

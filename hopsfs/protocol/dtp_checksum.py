@@ -9,8 +9,9 @@ imported on first use so that code which never checksums does not need it.
 Replaceable: the codec calls a `ChunkedChecksumFunction` per algorithm, `(data, bytes_per_checksum) ->
 checksum array`, through a `ChecksumFunctions` value that connections take as an argument. From Python
 each chunk costs one call into C (about 150 ns, 18x the cost of the bytes themselves at 512-byte
-chunks: see `python -m bench.crc32c`); an extension that walks all chunks in one call can replace
-`chunked_crc32c` without touching the codec.
+chunks: see `python -m bench.crc32c`), so computing an array stays per chunk; verifying one with the
+default CRC32C does not: `crc32c_combine` checks all of a packet's chunk CRCs against one CRC of the
+whole payload (about 15 GB/s against 3.4), and only a mismatch walks the chunks to name the bad one.
 
 Bounds: `bytes_per_checksum` is between 1 and `BYTES_PER_CHECKSUM_MAX`; checks on a spec received from
 a peer raise RemoteProtocolError, on one we build LocalProtocolError.
@@ -28,6 +29,7 @@ from enum import IntEnum
 
 from hopsfs.errors import InvariantViolation
 from hopsfs.invariants import check
+from hopsfs.protocol.crc32c_combine import Crc32cCombiner
 from hopsfs.protocol.errors import LocalProtocolError, RemoteProtocolError
 from hopsfs.protocol.proto.datatransfer_pb2 import ChecksumProto
 from hopsfs.protocol.proto.hdfs_pb2 import CHECKSUM_CRC32, CHECKSUM_CRC32C, CHECKSUM_NULL
@@ -149,6 +151,12 @@ def crc32c_function() -> Callable[[BytesLike], int]:
     return function
 
 
+@functools.lru_cache(maxsize=8)
+def crc32c_combiner(bytes_per_checksum: int) -> Crc32cCombiner:
+    """The whole-packet verifier for one chunk size (its tables are built once and shared)."""
+    return Crc32cCombiner(crc32c_function(), bytes_per_checksum)
+
+
 @dataclass(frozen=True, slots=True)
 class ChecksumFunctions:
     """The chunked implementation used for each algorithm; pass another to swap one in."""
@@ -171,6 +179,13 @@ class ChecksumFunctions:
         `checksums` must already have the length `spec` gives for `data` (framing checks that).
         """
         check(len(checksums) == spec.checksums_length(len(data)), "checksum length was checked first")
+        if (
+            spec.checksum_type is ChecksumType.CRC32C
+            and self.crc32c is chunked_crc32c
+            and spec.bytes_per_checksum % 4 == 0
+            and crc32c_combiner(spec.bytes_per_checksum).matches(data, checksums)
+        ):
+            return None
         expected = self.compute(spec, data)
         if expected == checksums:
             return None

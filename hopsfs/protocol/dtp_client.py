@@ -19,6 +19,7 @@ Bounds: responses, acks and packets have maxima checked from their length prefix
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from google.protobuf.message import Message
@@ -94,12 +95,14 @@ class DataTransferClientConnection(TransferConnection):
         checksum_functions: ChecksumFunctions = DEFAULT_CHECKSUM_FUNCTIONS,
         buffered_bytes_max: int = BUFFERED_BYTES_MAX,
         acks_pending_max: int = ACKS_PENDING_MAX,
+        take_packet_buffer: Callable[[int], bytearray | memoryview] = bytearray,
     ) -> None:
         super().__init__(
             verify_checksums=verify_checksums,
             checksum_functions=checksum_functions,
             buffered_bytes_max=buffered_bytes_max,
             acks_pending_max=acks_pending_max,
+            take_packet_buffer=take_packet_buffer,
         )
         self._read_request: OpReadBlockProto | None = None
         self._read: _ReadExpectation | None = None
@@ -179,7 +182,7 @@ class DataTransferClientConnection(TransferConnection):
         self._set_state(TransferState.WRITE_CLOSING)
         return seqno, frame
 
-    def forward_packet(self, header: PacketHeader, wire: bytes) -> bytes:
+    def forward_packet(self, header: PacketHeader, wire: bytes | bytearray) -> bytes | bytearray:
         """A packet received from upstream, passed on unchanged (a datanode mirroring a pipeline write):
         its seqno is admitted like a packet sent here, and its last packet closes the write."""
         self._require_writing()
@@ -208,6 +211,10 @@ class DataTransferClientConnection(TransferConnection):
         if not data:
             return [self._receive_end_of_stream()]
         return self._receive(data, self._next_spec, self._handle_unit)
+
+    def received_into(self, count: int) -> list[ClientEvent]:
+        """`count` bytes were received into the last `receive_target`; the events they complete."""
+        return self._received_into(count, self._handle_unit)
 
     def _send_op(self, opcode: Opcode, request: Message) -> bytes:
         self._require_state(_IDLE, f"send {opcode.name}")

@@ -84,7 +84,7 @@ class PacketReceived:
     header: PacketHeader
     checksums: memoryview
     data: memoryview
-    wire: bytes
+    wire: bytes | bytearray
 
 
 @dataclass(frozen=True, slots=True)

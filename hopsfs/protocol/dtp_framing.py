@@ -7,6 +7,11 @@ prefix is complete, before any byte of what it announces is buffered, so the buf
 than one unit of at most `buffered_bytes_max` bytes; an op header is judged after 3 bytes, so a peer
 speaking another protocol is turned away at once.
 
+A data packet is assembled in a buffer of its exact size, allocated once its lengths are known, and
+that buffer becomes the unit: its bytes are copied once on the way in and never again. A transport can
+skip even that copy: `receive_target` is the rest of the packet being assembled, for the socket to
+receive straight into, and `received_into` takes the count it wrote (the BufferedProtocol pattern).
+
 `TransferConnection` owns the state (one `_set_state` validates every change), the reader and the receive
 loop; `DataTransferServerConnection` and `DataTransferClientConnection` build on it. After a
 RemoteProtocolError the state is ERROR and receiving again is a LocalProtocolError.
@@ -89,10 +94,11 @@ class UnitSpec:
 @dataclass(frozen=True, slots=True)
 class Unit:
     """One complete unit: `data` holds all its bytes (an op's 3 header bytes, a packet's lengths),
-    `body_start` where the op's or message's body begins (0 for a packet, which is decoded whole)."""
+    `body_start` where the op's or message's body begins (0 for a packet, which is decoded whole).
+    A packet's `data` is the bytearray it was assembled in, handed over: nothing writes to it again."""
 
     kind: UnitKind
-    data: bytes
+    data: bytes | bytearray | memoryview
     body_start: int
 
     @property
@@ -103,7 +109,9 @@ class Unit:
 class UnitReader:
     """Cuts a byte stream into units without ever buffering more than one unit's bytes."""
 
-    def __init__(self, buffered_bytes_max: int) -> None:
+    def __init__(
+        self, buffered_bytes_max: int, take_packet_buffer: Callable[[int], bytearray | memoryview] = bytearray
+    ) -> None:
         if buffered_bytes_max < PACKET_LENGTHS_BYTES + VARINT32_BYTES_MAX:
             raise LocalProtocolError(f"buffered_bytes_max {buffered_bytes_max} cannot hold a length prefix")
         self._buffered_bytes_max = buffered_bytes_max
@@ -113,6 +121,11 @@ class UnitReader:
         # Buffer length at which the current step is complete.
         self._step_end = 0
         self._body_start = 0
+        # A packet being assembled in place, and how many of its bytes have arrived.
+        self._packet: bytearray | memoryview | None = None
+        self._filled = 0
+        # Where packets are assembled: fresh bytearrays, or recycled buffers (PacketBuffers.take).
+        self._take_packet_buffer = take_packet_buffer
 
     @property
     def at_boundary(self) -> bool:
@@ -121,7 +134,26 @@ class UnitReader:
 
     @property
     def buffered_bytes(self) -> int:
-        return len(self._buffer)
+        return self._filled if self._packet is not None else len(self._buffer)
+
+    def receive_target(self) -> memoryview | None:
+        """The rest of the packet being assembled, for a transport to receive into; None between
+        packets and inside ops and messages (whose bytes go through `feed`)."""
+        if self._packet is None:
+            return None
+        return memoryview(self._packet)[self._filled :]
+
+    def received_into(self, count: int) -> Unit | None:
+        """`count` bytes were written at the start of the last `receive_target`: the packet, if that
+        completed it."""
+        packet = self._packet
+        if packet is None:
+            raise InvariantViolation("received_into without a receive target")
+        check(0 < count <= len(packet) - self._filled, "a transport fills at most the target it got")
+        self._filled += count
+        if self._filled < len(packet):
+            return None
+        return self._finish(packet)
 
     def feed(self, data: bytes, next_spec: Callable[[], UnitSpec]) -> Iterator[Unit]:
         """Yield each unit `data` completes; `next_spec` is asked at each unit's first byte.
@@ -136,6 +168,16 @@ class UnitReader:
                 if offset == len(view):
                     return
                 self._start(next_spec())
+            packet = self._packet
+            if packet is not None:
+                count = min(len(packet) - self._filled, len(view) - offset)
+                packet[self._filled : self._filled + count] = view[offset : offset + count]
+                offset += count
+                self._filled += count
+                if self._filled < len(packet):
+                    return
+                yield self._finish(packet)
+                continue
             needed = self._step_end - len(self._buffer)
             available = len(view) - offset
             if needed > available:
@@ -208,14 +250,23 @@ class UnitReader:
         self._step = _BODY_STEP
         self._body_start = body_start
         self._step_end = unit_end
+        if spec.kind == "packet":
+            packet = self._take_packet_buffer(unit_end)
+            check(len(packet) == unit_end, "a packet buffer is exactly the packet's size")
+            packet[: len(self._buffer)] = self._buffer
+            self._filled = len(self._buffer)
+            self._buffer.clear()
+            self._packet = packet
 
-    def _finish(self, unit_data: bytes) -> Unit:
+    def _finish(self, unit_data: bytes | bytearray | memoryview) -> Unit:
         spec = self._current_spec()
         check(len(unit_data) == self._step_end, "a unit is exactly as long as its prefix said")
         unit = Unit(spec.kind, unit_data, self._body_start)
         self._buffer.clear()
         self._spec = None
         self._step_end = 0
+        self._packet = None
+        self._filled = 0
         return unit
 
 
@@ -229,6 +280,7 @@ class TransferConnection:
         checksum_functions: ChecksumFunctions,
         buffered_bytes_max: int,
         acks_pending_max: int,
+        take_packet_buffer: Callable[[int], bytearray | memoryview] = bytearray,
     ) -> None:
         if buffered_bytes_max > BUFFERED_BYTES_MAX:
             raise LocalProtocolError(f"buffered_bytes_max above {BUFFERED_BYTES_MAX}")
@@ -243,7 +295,7 @@ class TransferConnection:
         self._state = TransferState.IDLE
         # The state the connection was in when the peer broke the protocol (decides what may still go out).
         self._state_before_error: TransferState | None = None
-        self._reader = UnitReader(buffered_bytes_max)
+        self._reader = UnitReader(buffered_bytes_max, take_packet_buffer)
         self._buffered_bytes_max = buffered_bytes_max
 
     @property
@@ -301,6 +353,23 @@ class TransferConnection:
             self._set_state(TransferState.ERROR)
             raise
         return events
+
+    def receive_target(self) -> memoryview | None:
+        """Where the peer's next bytes may be received directly: the rest of a data packet being
+        assembled (None otherwise, and once the connection failed or closed)."""
+        if self._state in (TransferState.ERROR, TransferState.CLOSED):
+            return None
+        return self._reader.receive_target()
+
+    def _received_into(self, count: int, handle_unit: Callable[[Unit], _EventT]) -> list[_EventT]:
+        """`count` bytes landed in the last `receive_target`: the event of the packet they completed."""
+        self._require_receiving()
+        try:
+            unit = self._reader.received_into(count)
+            return [] if unit is None else [handle_unit(unit)]
+        except RemoteProtocolError:
+            self._set_state(TransferState.ERROR)
+            raise
 
     def _require_receiving(self) -> None:
         if self._state in (TransferState.ERROR, TransferState.CLOSED):

@@ -158,7 +158,7 @@ class DecodedPacket:
     header: PacketHeader
     checksums: memoryview
     data: memoryview
-    wire: bytes
+    wire: bytes | bytearray
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +256,7 @@ def packet_wire_length(lengths: bytes) -> int:
     return PACKET_LENGTHS_BYTES + decode_packet_lengths(lengths, PACKET_SIZE_BYTES_MAX)
 
 
-def decode_packet(wire: bytes) -> DecodedPacket:
+def decode_packet(wire: bytes | bytearray) -> DecodedPacket:
     """Split a whole packet (as the framing reader returns it) into header, checksums and data."""
     check(len(wire) >= PACKET_LENGTHS_BYTES, "the reader hands over whole packets")
     payload_length = int.from_bytes(wire[:PAYLOAD_LENGTH_BYTES], "big", signed=True)
@@ -272,7 +272,7 @@ def decode_packet(wire: bytes) -> DecodedPacket:
             f"packet header claims {header.data_length} data bytes but the payload holds "
             f"{payload_length - PAYLOAD_LENGTH_BYTES}"
         )
-    view = memoryview(wire)
+    view = memoryview(wire).toreadonly()
     data_start = header_end + checksums_length
     return DecodedPacket(header, view[header_end:data_start], view[data_start:], wire)
 
