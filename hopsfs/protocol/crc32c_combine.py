@@ -57,9 +57,7 @@ def _shift(crc32c: Crc32cFunction, raw: int, length: int) -> int:
 def _invert_gf2(columns: list[int]) -> list[int]:
     """The inverse of the 32x32 GF(2) matrix whose column k is `columns[k]` (as columns)."""
     # Gauss-Jordan on rows of [M | I]; row r holds bit r of every column.
-    rows = [
-        (sum(((columns[k] >> r) & 1) << k for k in range(32)), 1 << r) for r in range(32)
-    ]
+    rows = [(sum(((columns[k] >> r) & 1) << k for k in range(32)), 1 << r) for r in range(32)]
     for pivot in range(32):
         found = next(r for r in range(pivot, 32) if (rows[r][0] >> pivot) & 1)
         rows[pivot], rows[found] = rows[found], rows[pivot]
@@ -90,10 +88,7 @@ class Crc32cCombiner:
         # shift4⁻¹ as two 65,536-entry tables (low and high 16 bits): two gathers per packet.
         halves = np.arange(65536, dtype=np.uint32)
         self._unshift4 = np.stack(
-            [
-                byte_lanes[2 * half][halves & 0xFF] ^ byte_lanes[2 * half + 1][halves >> 8]
-                for half in range(2)
-            ]
+            [byte_lanes[2 * half][halves & 0xFF] ^ byte_lanes[2 * half + 1][halves >> 8] for half in range(2)]
         )
         self._scratch: dict[int, npt.NDArray[np.uint32]] = {}
         self._scratch_lock = threading.Lock()
