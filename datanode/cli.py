@@ -58,6 +58,12 @@ def add_datanode_command(commands: Any) -> None:
     )
     command.add_argument("--no-scan", action="store_true", help="do not run the block scanner")
     command.add_argument(
+        "--domain-socket",
+        default=None,
+        help="serve short-circuit reads to local clients on this UNIX socket path; _PORT in it "
+        "stands for the transfer port (as Hadoop's dfs.domain.socket.path)",
+    )
+    command.add_argument(
         "--no-sendfile", action="store_true", help="reads copy data through Python instead of sendfile(2)"
     )
     command.set_defaults(handler=run_datanode_command)
@@ -81,6 +87,7 @@ def run_datanode_command(arguments: argparse.Namespace) -> int:
         port=arguments.port,
         metrics_port=arguments.metrics_port,
         identity_file=arguments.uuid_file,
+        domain_socket=arguments.domain_socket,
         limits=TransferLimits(
             xceivers_max=arguments.xceivers_max,
             idle_timeout_s=arguments.idle_timeout_s,

@@ -30,6 +30,7 @@ from datanode.namenode_link.service import ForeignBlockPool, NamenodeService, id
 from datanode.scanner import BlockScanner
 from datanode.server.context import ServerContext
 from datanode.server.server import DataTransferServer
+from datanode.server.short_circuit import ShortCircuitServer
 from datanode.storage import ReplicaState, ReplicaStore, StoreConfig
 from datanode.storage.volume import VolumeCapacity
 from hopsfs.errors import HopsFSError
@@ -56,6 +57,8 @@ class DatanodeOptions:
     handler_threads: int = HANDLER_THREADS_DEFAULT
     reserve_bytes: int = 0
     stop_grace_s: float = STOP_GRACE_S_DEFAULT
+    # Serve short-circuit reads on this UNIX socket path (`_PORT`: the transfer port); None: no.
+    domain_socket: str | None = None
 
     @property
     def volume_paths(self) -> tuple[Path, ...]:
@@ -71,6 +74,7 @@ class Datanode:
             options.identity_file or options.data_dir / IDENTITY_FILE
         )
         self.server = DataTransferServer()
+        self.short_circuit: ShortCircuitServer | None = None
         self.executor = ThreadPoolExecutor(options.handler_threads, thread_name_prefix="datanode-io")
         self.link = NamenodeLink(options.namenodes)
         self.context: ServerContext | None = None
@@ -113,6 +117,11 @@ class Datanode:
             store, registration.block_pool_id, self.executor, self.reporter, options.limits
         )
         await self.server.start(self.context)
+        if options.domain_socket is not None:
+            self.short_circuit = ShortCircuitServer(
+                options.domain_socket, connections_max=options.limits.xceivers_max
+            )
+            self.short_circuit.start(self.context, port)
         self.commands = CommandExecutor(self.context, self.link, self.identity.datanode_uuid, self.reporter)
         self._spawn(self.reporter.run(), "incremental-reports")
         self._spawn(self.commands.run(), "commands")
@@ -125,6 +134,8 @@ class Datanode:
 
     async def stop(self) -> None:
         """Stop serving and release everything; safe after a start that failed or was cancelled."""
+        if self.short_circuit is not None:
+            self.short_circuit.stop()
         await self.server.stop(self.options.stop_grace_s)
         for task in self._tasks:
             task.cancel()

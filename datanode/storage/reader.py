@@ -72,6 +72,12 @@ class ReplicaReader:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    @property
+    def descriptors(self) -> tuple[int, int]:
+        """The open data and meta files (short-circuit reads pass them to a local client)."""
+        check(self._data_descriptor >= 0, "the reader is open")
+        return self._data_descriptor, self._meta_descriptor
+
     def limit_to(self, visible_length: int) -> None:
         """Serve at most `visible_length` bytes: a replica being written shows only what it acknowledged."""
         check(visible_length >= 0, "a visible length is never negative")

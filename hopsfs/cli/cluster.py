@@ -14,11 +14,13 @@ provenance; its state in DATA_DIR/cdc) on the port after the namenodes' (8021 fo
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import deque
@@ -42,6 +44,7 @@ RESTART_WINDOW_S = 60.0
 _POLL_S = 0.2
 # Set for each child process: the supervisor's pid (see die_with_parent).
 PARENT_PID_ENV = "HOPSFS_SUPERVISOR_PID"
+UNIX_SOCKET_PATH_MAX = 107  # sun_path holds 108 bytes with its terminating NUL
 
 
 class ClusterError(HopsFSError):
@@ -204,6 +207,16 @@ def die_with_parent() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
+def domain_socket_pattern(data_dir: Path) -> str:
+    """Where this cluster's datanodes put their domain sockets: DATA_DIR/sockets, unless that path is
+    too long for a UNIX socket (108 bytes on Linux), then a directory in the temp dir named after it."""
+    pattern = str(data_dir.resolve() / "sockets" / "dn._PORT")
+    if len(pattern) <= UNIX_SOCKET_PATH_MAX - 6:  # _PORT becomes up to 5 digits
+        return pattern
+    digest = hashlib.sha1(str(data_dir.resolve()).encode()).hexdigest()[:12]
+    return str(Path(tempfile.gettempdir()) / f"hopsfs-sockets-{digest}" / "dn._PORT")
+
+
 @dataclass(frozen=True, slots=True)
 class ClusterOptions:
     data_dir: Path
@@ -216,6 +229,9 @@ class ClusterOptions:
     namenode_arguments: tuple[str, ...] = ()
     datanode_arguments: tuple[str, ...] = ()
     cdc: bool = True
+    # Datanodes serve short-circuit reads on a domain socket (clients on this host opt in with
+    # HOPSFS_DOMAIN_SOCKET or `domain_socket=`).
+    short_circuit: bool = True
 
 
 class LocalCluster:
@@ -229,6 +245,8 @@ class LocalCluster:
         self._ready: dict[str, re.Pattern[str]] = {}
         self.cdc_url: str | None = None
         self._stopping = threading.Event()
+        # The datanodes' domain socket pattern (`_PORT`: each one's transfer port), or None.
+        self.domain_socket = domain_socket_pattern(options.data_dir) if options.short_circuit else None
 
     def start(self) -> str:
         """Start every process; returns the cluster's URL."""
@@ -289,7 +307,12 @@ class LocalCluster:
                 self.options.data_dir / f"datanode-{index}",
                 [f"{url_host(self.options.host)}:{self.datanode_service_port}"],
                 host=self.options.host,
-                extra_arguments=("--metrics-port", "0", *self.options.datanode_arguments),
+                extra_arguments=(
+                    "--metrics-port",
+                    "0",
+                    *(("--domain-socket", self.domain_socket) if self.domain_socket else ()),
+                    *self.options.datanode_arguments,
+                ),
             ),
             self.log_dir / f"datanode-{index}.log",
         )
@@ -389,6 +412,12 @@ def run_cluster(options: ClusterOptions) -> int:
             f"logs in {cluster.log_dir}). Ctrl-C stops it.",
             flush=True,
         )
+        if cluster.domain_socket is not None:
+            print(
+                f"hopsfs up: short-circuit reads for clients on this host: "
+                f"export HOPSFS_DOMAIN_SOCKET='{cluster.domain_socket}'",
+                flush=True,
+            )
         cluster.supervise()
         print("hopsfs up: stopping", flush=True)
         return 0

@@ -15,6 +15,7 @@ Errors the namenode reports come back as the matching `hopsfs.errors` class (Fil
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import random
 import time
@@ -47,6 +48,8 @@ BACKOFF_CAP_S = 2.0
 # call never races the server hanging up.
 CONNECTION_IDLE_S = 10.0
 UMASK_DEFAULT = 0o022
+# The datanodes' domain socket pattern for short-circuit reads (see hopsfs/client/short_circuit.py).
+DOMAIN_SOCKET_ENV = "HOPSFS_DOMAIN_SOCKET"
 # getServerDefaults answers are reused this long (dfs.client.server-defaults.validity.period.ms).
 SERVER_DEFAULTS_VALIDITY_S = 3600.0
 
@@ -63,6 +66,7 @@ class AsyncClient(BlockCalls, FileStreams):
         umask: int = UMASK_DEFAULT,
         app_id: str | None = None,
         stream_settings: StreamSettings = DEFAULT_STREAM_SETTINGS,
+        domain_socket: str | None = None,
     ) -> None:
         self.addresses = namenode_addresses(url)
         self.user = user or current_user()
@@ -79,6 +83,10 @@ class AsyncClient(BlockCalls, FileStreams):
         self._connecting: dict[tuple[str, int], asyncio.Future[RpcConnection]] = {}
         self._preferred = 0
         self._next_call_id = 0
+        # Short-circuit reads: the datanodes' domain socket pattern, from the option or HOPSFS_DOMAIN_SOCKET.
+        domain_socket = domain_socket or os.environ.get(DOMAIN_SOCKET_ENV) or None
+        if domain_socket is not None and stream_settings.domain_socket_path is None:
+            stream_settings = dataclasses.replace(stream_settings, domain_socket_path=domain_socket)
         self.stream_settings = stream_settings
         # The data path (datanode connections, lease renewal), built on first use inside the loop.
         self._data: DataContext | None = None

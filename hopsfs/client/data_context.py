@@ -16,6 +16,7 @@ from typing import Protocol
 from hopsfs.client.block_namenode import BlockNamenode
 from hopsfs.client.datanode_connection import DatanodePool
 from hopsfs.client.lease_renewer import LeaseRenewer
+from hopsfs.client.short_circuit import ShortCircuitReads
 from hopsfs.client.stream_settings import DEFAULT_STREAM_SETTINGS, StreamSettings
 
 
@@ -29,6 +30,7 @@ class DataContext:
     settings: StreamSettings
     pool: DatanodePool
     leases: LeaseRenewer
+    short_circuit: ShortCircuitReads
     # Streams register while open; weak, so a stream dropped without close() does not linger here.
     open_streams: weakref.WeakSet[OpenStream] = field(default_factory=weakref.WeakSet)
 
@@ -36,11 +38,13 @@ class DataContext:
     def create(
         cls, namenode: BlockNamenode, settings: StreamSettings = DEFAULT_STREAM_SETTINGS
     ) -> DataContext:
+        pool = DatanodePool(settings)
         return cls(
             namenode=namenode,
             settings=settings,
-            pool=DatanodePool(settings),
+            pool=pool,
             leases=LeaseRenewer(namenode.renew_lease, settings.lease_renewal_interval_s),
+            short_circuit=ShortCircuitReads(settings, pool.packet_buffers),
         )
 
     async def close(self) -> None:
@@ -48,3 +52,4 @@ class DataContext:
             await stream.abort("the client was closed while the stream was open")
         await self.leases.close()
         self.pool.close()
+        self.short_circuit.close()

@@ -8,6 +8,9 @@ again by this stream. When every listed replica failed, the block's locations ar
 (they may be stale) up to `block_acquire_failures_max` times with a growing pause; then BlockMissing
 names the block and every datanode tried.
 
+A replica on this host is read from its files first when the datanodes' domain socket is configured
+(hopsfs/client/short_circuit.py); whatever that cannot deliver is read over TCP from the same replica.
+
 Delivered bytes are always verified: data goes to the caller's sink only after its packet's checksums
 matched.
 """
@@ -21,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from hopsfs.client.block_locations import BlockLocations
 from hopsfs.client.block_reader import BlockReader, ReplicaReadFailed
 from hopsfs.client.data_context import DataContext
+from hopsfs.client.short_circuit import ShortCircuitUnavailable
 from hopsfs.errors import BlockMissing, HopsFSError
 from hopsfs.invariants import check
 from hopsfs.protocol.located_blocks import DatanodeInfo, LocatedBlock
@@ -58,6 +62,10 @@ class ReplicaReads:
                 located = await self._locations.refetch(located)
                 failed.clear()
                 continue
+            if self._context.short_circuit.usable(node):
+                position = await self._read_locally(node, located, position, end, sink)
+                if position == end:
+                    break
             reader: BlockReader | None = None
             try:
                 reader = await BlockReader.open(
@@ -84,6 +92,19 @@ class ReplicaReads:
             finally:
                 if reader is not None:
                     reader.abort()
+
+    async def _read_locally(
+        self, node: DatanodeInfo, located: LocatedBlock, position: int, end: int, sink: DataSink
+    ) -> int:
+        """Deliver what a short-circuit read of `node`'s replica can; the position reached (the rest
+        is read over TCP)."""
+        try:
+            async for piece in self._context.short_circuit.pieces(node, located, position, end):
+                await sink(piece)
+                position += len(piece)
+        except ShortCircuitUnavailable as reason:
+            log.debug("short-circuit read of %s from %s: %s; reading over TCP", self._path, node, reason)
+        return position
 
     def _choose(self, located: LocatedBlock, failed: dict[str, str]) -> DatanodeInfo | None:
         block_id = located.block.block_id

@@ -58,6 +58,14 @@ class StreamSettings:
     # Idle datanode connections kept for the next read (dfs.client.socketcache.*).
     idle_connection_s: float = 3.0
     idle_connections_per_datanode_max: int = 4
+    # Short-circuit reads of replicas on this host (dfs.domain.socket.path: `_PORT` stands for the
+    # datanode's transfer port); None reads everything over TCP.
+    domain_socket_path: str | None = None
+    # Bytes read and verified per step of a short-circuit read (dfs.client.read.shortcircuit.buffer.size).
+    short_circuit_read_bytes: int = 1024 * 1024
+    # A datanode whose socket failed serves no short-circuit reads for this long
+    # (dfs.client.domain.socket.disable.interval.seconds).
+    short_circuit_disable_s: float = 600.0
 
     def __post_init__(self) -> None:
         if self.bytes_per_checksum <= 0:
@@ -77,6 +85,8 @@ class StreamSettings:
                 raise ValueError(f"{name} must be positive")
         if self.block_acquire_failures_max < 0 or self.block_write_retries_max < 0:
             raise ValueError("retry counts cannot be negative")
+        if self.short_circuit_read_bytes <= 0 or self.short_circuit_disable_s < 0:
+            raise ValueError("short_circuit_read_bytes must be positive, short_circuit_disable_s >= 0")
         if self.complete_retries_max < 1 or self.pipeline_recoveries_max < 0:
             raise ValueError("complete needs at least one attempt; recoveries cannot be negative")
 

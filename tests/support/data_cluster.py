@@ -166,6 +166,13 @@ class DataCluster:
             f"--- {managed.name}\n" + "\n".join(managed.output_lines) for managed in self.cluster.processes
         )
 
+    @property
+    def domain_socket(self) -> str:
+        """The datanodes' domain socket pattern: pass it as `domain_socket=` for short-circuit reads."""
+        pattern = self.cluster.domain_socket
+        assert pattern is not None, "the cluster was started without short-circuit reads"
+        return pattern
+
     def connect(self, **options: Any) -> Client:
         """A blocking hopsfs client of the cluster, as the superuser (close it)."""
         return hopsfs.connect(self.url, user=SUPERUSER.user, **options)

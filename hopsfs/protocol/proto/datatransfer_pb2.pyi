@@ -155,6 +155,34 @@ class OpTransferBlockProto(_message.Message):
     targetStorageIds: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, header: _Optional[_Union[ClientOperationHeaderProto, _Mapping]] = ..., targets: _Optional[_Iterable[_Union[_hdfs_pb2.DatanodeInfoProto, _Mapping]]] = ..., targetStorageTypes: _Optional[_Iterable[_Union[_hdfs_pb2.StorageTypeProto, str]]] = ..., targetStorageIds: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class ShortCircuitShmIdProto(_message.Message):
+    __slots__ = ("hi", "lo")
+    HI_FIELD_NUMBER: _ClassVar[int]
+    LO_FIELD_NUMBER: _ClassVar[int]
+    hi: int
+    lo: int
+    def __init__(self, hi: _Optional[int] = ..., lo: _Optional[int] = ...) -> None: ...
+
+class ShortCircuitShmSlotProto(_message.Message):
+    __slots__ = ("shmId", "slotIdx")
+    SHMID_FIELD_NUMBER: _ClassVar[int]
+    SLOTIDX_FIELD_NUMBER: _ClassVar[int]
+    shmId: ShortCircuitShmIdProto
+    slotIdx: int
+    def __init__(self, shmId: _Optional[_Union[ShortCircuitShmIdProto, _Mapping]] = ..., slotIdx: _Optional[int] = ...) -> None: ...
+
+class OpRequestShortCircuitAccessProto(_message.Message):
+    __slots__ = ("header", "maxVersion", "slotId", "supportsReceiptVerification")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    MAXVERSION_FIELD_NUMBER: _ClassVar[int]
+    SLOTID_FIELD_NUMBER: _ClassVar[int]
+    SUPPORTSRECEIPTVERIFICATION_FIELD_NUMBER: _ClassVar[int]
+    header: BaseHeaderProto
+    maxVersion: int
+    slotId: ShortCircuitShmSlotProto
+    supportsReceiptVerification: bool
+    def __init__(self, header: _Optional[_Union[BaseHeaderProto, _Mapping]] = ..., maxVersion: _Optional[int] = ..., slotId: _Optional[_Union[ShortCircuitShmSlotProto, _Mapping]] = ..., supportsReceiptVerification: bool = ...) -> None: ...
+
 class PacketHeaderProto(_message.Message):
     __slots__ = ("offsetInBlock", "seqno", "lastPacketInBlock", "dataLen", "syncBlock")
     OFFSETINBLOCK_FIELD_NUMBER: _ClassVar[int]
@@ -190,16 +218,18 @@ class ReadOpChecksumInfoProto(_message.Message):
     def __init__(self, checksum: _Optional[_Union[ChecksumProto, _Mapping]] = ..., chunkOffset: _Optional[int] = ...) -> None: ...
 
 class BlockOpResponseProto(_message.Message):
-    __slots__ = ("status", "firstBadLink", "readOpChecksumInfo", "message")
+    __slots__ = ("status", "firstBadLink", "readOpChecksumInfo", "message", "shortCircuitAccessVersion")
     STATUS_FIELD_NUMBER: _ClassVar[int]
     FIRSTBADLINK_FIELD_NUMBER: _ClassVar[int]
     READOPCHECKSUMINFO_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    SHORTCIRCUITACCESSVERSION_FIELD_NUMBER: _ClassVar[int]
     status: Status
     firstBadLink: str
     readOpChecksumInfo: ReadOpChecksumInfoProto
     message: str
-    def __init__(self, status: _Optional[_Union[Status, str]] = ..., firstBadLink: _Optional[str] = ..., readOpChecksumInfo: _Optional[_Union[ReadOpChecksumInfoProto, _Mapping]] = ..., message: _Optional[str] = ...) -> None: ...
+    shortCircuitAccessVersion: int
+    def __init__(self, status: _Optional[_Union[Status, str]] = ..., firstBadLink: _Optional[str] = ..., readOpChecksumInfo: _Optional[_Union[ReadOpChecksumInfoProto, _Mapping]] = ..., message: _Optional[str] = ..., shortCircuitAccessVersion: _Optional[int] = ...) -> None: ...
 
 class ClientReadStatusProto(_message.Message):
     __slots__ = ("status",)
