@@ -29,7 +29,7 @@ import logging
 import os
 import socket
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 
 REPLICAS_CACHED_MAX = 256  # dfs.client.read.shortcircuit.streams.cache.size
 REPLICA_CACHE_S = 300.0  # dfs.client.read.shortcircuit.streams.cache.expiry.ms
+PIECES_IN_FLIGHT = 2
 
 
 class ShortCircuitUnavailable(Exception):
@@ -120,34 +121,48 @@ class ShortCircuitReads:
         spec = replica.spec
         piece_bytes = max(spec.bytes_per_checksum, self._settings.short_circuit_read_bytes)
         piece_bytes -= piece_bytes % spec.bytes_per_checksum
-        # One piece is read (in a worker thread) while the one before it is delivered.
+        # Pieces are read in worker threads, PIECES_IN_FLIGHT at a time, while earlier ones are
+        # delivered: the disk sees several requests at once, as a kernel readahead would issue them.
         ranges = _piece_ranges(start, end, located.block.num_bytes, spec.bytes_per_checksum, piece_bytes)
-        pending = self._read_piece(replica, next(ranges, None))
+        pending: deque[tuple[int, memoryview, asyncio.Future[None]]] = deque()
         try:
-            while pending is not None:
-                chunk_start, buffer, future = pending
-                try:
-                    await future
-                except ShortCircuitUnavailable:
-                    self._forget(node, located)
-                    raise
-                pending = self._read_piece(replica, next(ranges, None))
-                first = max(start, chunk_start)
-                last = min(end, chunk_start + len(buffer))
-                self.bytes_read += last - first
-                yield buffer[first - chunk_start : last - chunk_start].toreadonly()
+            for piece in ranges:
+                pending.append(self._read_piece(replica, piece))
+                if len(pending) < PIECES_IN_FLIGHT:
+                    continue
+                yield await self._deliver(node, located, pending.popleft(), start, end)
+            while pending:
+                yield await self._deliver(node, located, pending.popleft(), start, end)
         finally:
-            if pending is not None:
-                # A read still running must not outlive the descriptors it reads.
+            # A read still running must not outlive the descriptors it reads.
+            for _, _, future in pending:
                 with contextlib.suppress(ShortCircuitUnavailable):
-                    await pending[2]
+                    await future
             replica.release()
 
+    async def _deliver(
+        self,
+        node: DatanodeInfo,
+        located: LocatedBlock,
+        read: tuple[int, memoryview, asyncio.Future[None]],
+        start: int,
+        end: int,
+    ) -> memoryview:
+        """The part of a piece inside [start, end), once its read and verification are done."""
+        chunk_start, buffer, future = read
+        try:
+            await future
+        except ShortCircuitUnavailable:
+            self._forget(node, located)
+            raise
+        first = max(start, chunk_start)
+        last = min(end, chunk_start + len(buffer))
+        self.bytes_read += last - first
+        return buffer[first - chunk_start : last - chunk_start].toreadonly()
+
     def _read_piece(
-        self, replica: _Replica, piece: tuple[int, int] | None
-    ) -> tuple[int, memoryview, asyncio.Future[None]] | None:
-        if piece is None:
-            return None
+        self, replica: _Replica, piece: tuple[int, int]
+    ) -> tuple[int, memoryview, asyncio.Future[None]]:
         chunk_start, chunk_end = piece
         buffer = self._buffers.take(chunk_end - chunk_start)
         loop = asyncio.get_running_loop()

@@ -62,7 +62,7 @@ class StreamSettings:
     # datanode's transfer port); None reads everything over TCP.
     domain_socket_path: str | None = None
     # Bytes read and verified per step of a short-circuit read (dfs.client.read.shortcircuit.buffer.size).
-    short_circuit_read_bytes: int = 1024 * 1024
+    short_circuit_read_bytes: int = 2 * 1024 * 1024
     # A datanode whose socket failed serves no short-circuit reads for this long
     # (dfs.client.domain.socket.disable.interval.seconds).
     short_circuit_disable_s: float = 600.0

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from hopsfs import limits
 from hopsfs.client.core import AsyncClient
+from hopsfs.client.event_loop import new_event_loop
 from hopsfs.client.input_stream import AsyncInputStream
 from hopsfs.client.output_stream import PERMISSION_DEFAULT
 from hopsfs.client.sync_streams import InputStream, OutputStream
@@ -26,19 +27,9 @@ _BINARY_MODES = {"r": "rb", "w": "wb", "x": "xb", "a": "ab"}
 _T = TypeVar("_T")
 
 
-def _new_event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop where it is installed: the client's loop runs every socket callback of the data path,
-    and uvloop's are several times cheaper than the stock selector loop's."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
-
-
 class Client:
     def __init__(self, url: str | None = None, **options: Any) -> None:
-        self._loop = _new_event_loop()
+        self._loop = new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="hopsfs-client", daemon=True)
         self._thread.start()
         self.async_client = AsyncClient(url, **options)
