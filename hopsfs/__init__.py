@@ -11,10 +11,14 @@ if TYPE_CHECKING:
 
 
 def connect(url: str | None = None, **options: Any) -> Client:
-    """A blocking client for `hopsfs://host:port` (see `hopsfs.client.connect`)."""
+    """A blocking client for `hopsfs://host:port` (see `hopsfs.client.connect`). Without a URL or
+    user, the defaults come from HOPSFS_URL / HADOOP_USER_NAME, then the client config file
+    (`hopsfs.client_config`: ~/.hopsfs/client.toml or HOPSFS_CLIENT_CONFIG)."""
     from hopsfs.client import connect as connect_client
+    from hopsfs.client_config import resolve_client_config
 
-    return connect_client(url, **options)
+    config = resolve_client_config(url, options.pop("user", None))
+    return connect_client(config.url, user=config.user, **options)
 
 
 def __getattr__(name: str) -> Any:
