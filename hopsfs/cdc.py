@@ -6,10 +6,10 @@
         save(event.position + 1)  # resume from here after a restart: nothing is missed
 
 Delivery is at least once, in commit order (so in order per inode). A subscription survives the
-service restarting: it reconnects and resumes after the last event it handed out, within
-`reconnect_attempts_max` attempts. A position that retention removed raises PositionOutOfRange;
-a position saved from a log the service no longer has raises LogReplaced. Plain gRPC: no server
-package is imported here.
+service restarting: it reconnects and resumes after the last event it handed out, for up to
+`reconnect_timeout_s` seconds (a restart on a loaded machine can take tens of seconds). A position
+that retention removed raises PositionOutOfRange; a position saved from a log the service no longer
+has raises LogReplaced. Plain gRPC: no server package is imported here.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from hopsfs.protocol.proto import cdc_pb2, cdc_pb2_grpc
 
 CDC_URL_ENV = "HOPSFS_CDC_URL"
 CDC_URL_DEFAULT = "grpc://127.0.0.1:8021"
-RECONNECT_ATTEMPTS_MAX = 40
+RECONNECT_TIMEOUT_S = 120.0
 RECONNECT_BACKOFF_S_MAX = 1.0
 CALL_TIMEOUT_S = 30.0
 FROM_OLDEST = 0  # from_position: the oldest retained event
@@ -107,12 +107,14 @@ class Subscription:
         self,
         url: str,
         request: cdc_pb2.SubscribeRequest,
-        reconnect_attempts_max: int,
+        reconnect_timeout_s: float,
         idle_timeout_s: float | None = None,
     ) -> None:
         self._target = grpc_target(url)
         self._request = request
-        self._reconnect_attempts_max = reconnect_attempts_max
+        self._reconnect_timeout_s = reconnect_timeout_s
+        # When the service became unreachable (None while it answers).
+        self._unreachable_since: float | None = None
         self._idle_timeout_s = idle_timeout_s
         self._channel: grpc.Channel | None = None
         self._call: object | None = None
@@ -127,6 +129,7 @@ class Subscription:
             try:
                 for response in self._responses():
                     failures = 0
+                    self._unreachable_since = None
                     self.log_id = response.log_id
                     for message in response.events:
                         record = decode_event(message)
@@ -176,7 +179,10 @@ class Subscription:
             raise LogReplaced(details) from None
         if code == grpc.StatusCode.INVALID_ARGUMENT:
             raise InvalidArgument(details) from None
-        if code != grpc.StatusCode.UNAVAILABLE or failures >= self._reconnect_attempts_max:
+        now = time.monotonic()
+        if self._unreachable_since is None:
+            self._unreachable_since = now
+        if code != grpc.StatusCode.UNAVAILABLE or now - self._unreachable_since > self._reconnect_timeout_s:
             raise CdcUnavailable(f"CDC service at {self._target}: {code.name}: {details}") from None
         time.sleep(min(RECONNECT_BACKOFF_S_MAX, 0.05 * 2**failures))
         return failures + 1
@@ -195,7 +201,7 @@ def subscribe(
     *,
     log_id: str | None = None,
     batch_events_max: int = 0,
-    reconnect_attempts_max: int = RECONNECT_ATTEMPTS_MAX,
+    reconnect_timeout_s: float = RECONNECT_TIMEOUT_S,
     idle_timeout_s: float | None = None,
 ) -> Subscription:
     """Events from `from_position` on (inclusive; FROM_OLDEST for the oldest retained; None: only
@@ -213,7 +219,7 @@ def subscribe(
         raise InvalidArgument(f"positions are not negative: {from_position}")
     else:
         request.from_position = from_position
-    return Subscription(url or default_url(), request, reconnect_attempts_max, idle_timeout_s)
+    return Subscription(url or default_url(), request, reconnect_timeout_s, idle_timeout_s)
 
 
 def search(url: str | None, query: str, prefix: str | None = None, limit: int = 20) -> list[SearchHit]:
