@@ -482,5 +482,10 @@ class Reservation:
 
 
 def _backoff(attempt: int) -> None:
-    ceiling_ms = min(limits.TRANSACTION_BACKOFF_MS_MAX, 2 ** min(attempt, 10))
+    # Ceilings of 10, 20, 40 ... 500 ms: about a second over all retries, long enough to ride out the
+    # short transactions of a subtree operation on a busy machine (from 2 ms, the whole budget was
+    # about 0.25 s, and racing creators ran out of it in CI).
+    ceiling_ms = min(
+        limits.TRANSACTION_BACKOFF_MS_MAX, limits.TRANSACTION_BACKOFF_MS_FIRST * 2 ** min(attempt - 1, 10)
+    )
     time.sleep(random.uniform(0, ceiling_ms) / 1000)
