@@ -91,9 +91,7 @@ class _Replica:
             self._close()
 
     def _close(self) -> None:
-        for descriptor in (self.data, self.meta):
-            with contextlib.suppress(OSError):
-                os.close(descriptor)
+        _close_all(self.data, self.meta)
 
 
 class ShortCircuitReads:
@@ -179,7 +177,7 @@ class ShortCircuitReads:
     # -- internals -------------------------------------------------------------------------------
 
     async def _replica(self, node: DatanodeInfo, located: LocatedBlock) -> _Replica:
-        key = (node.uuid, located.block.block_id, located.block.generation_stamp)
+        key = _cache_key(node, located)
         now = time.monotonic()
         replica = self._replicas.get(key)
         if replica is not None and now - replica.opened_s < REPLICA_CACHE_S:
@@ -209,11 +207,13 @@ class ShortCircuitReads:
         return replica
 
     def _forget(self, node: DatanodeInfo, located: LocatedBlock) -> None:
-        replica = self._replicas.pop(
-            (node.uuid, located.block.block_id, located.block.generation_stamp), None
-        )
+        replica = self._replicas.pop(_cache_key(node, located), None)
         if replica is not None:
             replica.retire()
+
+
+def _cache_key(node: DatanodeInfo, located: LocatedBlock) -> tuple[str, int, int]:
+    return node.uuid, located.block.block_id, located.block.generation_stamp
 
 
 def _request_replica(path: str, located: LocatedBlock, timeout_s: float) -> _Replica:
@@ -239,17 +239,21 @@ def _request_replica(path: str, located: LocatedBlock, timeout_s: float) -> _Rep
         spec = decode_meta_header(os.pread(meta, META_HEADER_BYTES, 0))
         length = os.fstat(data).st_size
     except (MetaHeaderInvalid, OSError) as error:
-        for descriptor in (data, meta):
-            os.close(descriptor)
+        _close_all(data, meta)
         raise ShortCircuitUnavailable(f"{located.block.name}: {error}") from error
     if length < located.block.num_bytes:
-        for descriptor in (data, meta):
-            os.close(descriptor)
+        _close_all(data, meta)
         raise ShortCircuitUnavailable(
             f"{located.block.name}: the local replica holds {length} bytes, "
             f"the namenode says {located.block.num_bytes}"
         )
     return _Replica(data, meta, spec, length, time.monotonic())
+
+
+def _close_all(*descriptors: int) -> None:
+    for descriptor in descriptors:
+        with contextlib.suppress(OSError):
+            os.close(descriptor)
 
 
 def _read_verified(replica: _Replica, buffer: memoryview, chunk_start: int) -> None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from support.data_cluster import (
@@ -18,31 +16,23 @@ from support.data_cluster import (
     EVENTUAL_TIMEOUT_S,
     FAST_SCAN_ARGUMENTS,
     NO_SCAN_ARGUMENTS,
+    READ_BLOCK_OPS,
     DataCluster,
-    DataClusters,
+    StartDataCluster,
     flip_byte,
     payload,
+    start_data_cluster_fixture,
     wait_until,
     write_file,
 )
 from support.worker_launcher import worker_environment
 
+__all__ = ["start_data_cluster_fixture"]  # the fixture is registered by import
+
 from hopsfs.client import Client
 from hopsfs.client.sync_streams import InputStream
 from hopsfs.errors import HopsFSError
 from namenode.block_entities import DatanodeReportKind
-
-StartDataCluster = Callable[..., DataCluster]
-READ_BLOCK_OPS = 'hopsfs_datanode_ops_total{op="READ_BLOCK"}'
-
-
-@pytest.fixture(name="start_data_cluster")
-def start_data_cluster_fixture(tmp_path: Path) -> Iterator[StartDataCluster]:
-    clusters = DataClusters(tmp_path)
-    try:
-        yield clusters.start
-    finally:
-        clusters.close()
 
 
 def open_for_reading(client: Client, path: str, **options: object) -> InputStream:

@@ -17,9 +17,11 @@ import signal
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 import hopsfs
 from hopsfs.announce import DATANODE_METRICS, DATANODE_READY
@@ -275,6 +277,22 @@ class DataClusters:
 
     def close(self) -> None:
         self._stack.close()
+
+
+StartDataCluster = Callable[..., DataCluster]
+# A datanode's /metrics sample counting the reads it served over TCP.
+READ_BLOCK_OPS = 'hopsfs_datanode_ops_total{op="READ_BLOCK"}'
+
+
+@pytest.fixture(name="start_data_cluster")
+def start_data_cluster_fixture(tmp_path: Path) -> Iterator[StartDataCluster]:
+    """`start(metadata_url, **options)` for clusters that are all stopped (and fsck-ed) after the test;
+    a test module or conftest imports this fixture to use it."""
+    clusters = DataClusters(tmp_path)
+    try:
+        yield clusters.start
+    finally:
+        clusters.close()
 
 
 def payload(size: int, seed: int) -> bytes:

@@ -11,15 +11,13 @@ arguments); every cluster a test started is stopped and its namespace checked (f
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.data_cluster import DataCluster, DataClusters
+from support.data_cluster import DataCluster, StartDataCluster, start_data_cluster_fixture
 
 from hopsfs.client import Client
-
-StartDataCluster = Callable[..., DataCluster]
 
 # The blocking DataTransferProtocol test client (`datanode_harness.DtpClient`) lives with the datanode
 # tests; pytest puts that directory on the import path only when it collects a module there, which
@@ -28,14 +26,7 @@ DATANODE_TESTS = str(Path(__file__).resolve().parents[1] / "datanode")
 if DATANODE_TESTS not in sys.path:
     sys.path.insert(0, DATANODE_TESTS)
 
-
-@pytest.fixture(name="start_data_cluster")
-def start_data_cluster_fixture(tmp_path: Path) -> Iterator[StartDataCluster]:
-    clusters = DataClusters(tmp_path)
-    try:
-        yield clusters.start
-    finally:
-        clusters.close()
+__all__ = ["StartDataCluster", "start_data_cluster_fixture"]  # the fixture is registered by import
 
 
 @pytest.fixture(name="data_cluster")

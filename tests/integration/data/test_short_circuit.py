@@ -8,12 +8,13 @@ from __future__ import annotations
 import random
 import socket
 import time
-from collections.abc import Callable
 
 from support.data_cluster import (
     BLOCK_BYTES,
     EVENTUAL_TIMEOUT_S,
+    READ_BLOCK_OPS,
     DataCluster,
+    StartDataCluster,
     payload,
     wait_until,
     write_file,
@@ -23,8 +24,6 @@ from hopsfs.protocol.dtp_wire import ERROR_UNSUPPORTED, Opcode, encode_op
 from hopsfs.protocol.proto.datatransfer_pb2 import BlockOpResponseProto
 from hopsfs.protocol.short_circuit import recv_response, socket_path
 
-StartDataCluster = Callable[..., DataCluster]
-READ_BLOCK_OPS = 'hopsfs_datanode_ops_total{op="READ_BLOCK"}'
 SHORT_CIRCUIT_REPLICAS = "hopsfs_datanode_short_circuit_replicas_total"
 SIZE = 2 * BLOCK_BYTES + 12_345  # three blocks, the last one partial
 
