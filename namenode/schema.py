@@ -32,8 +32,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql
 
 from hopsfs import limits
+from hopsfs.invariants import check
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 ROOT_INODE_ID = 1
 ROOT_PARTITION_ID = 0
 ROOT_PARENT_ID = 0
@@ -134,6 +135,41 @@ replicas = Table(
     **_TABLE_OPTIONS,
 )
 
+# ---- Small files in the metadata store (schema v4) ------------------------------------------------
+# A file flagged `file_stored_in_db` keeps its bytes here instead of in blocks, written in the same
+# transaction as its inode. Size tiers as in HopsFS ("Size Matters"): a file's size alone says which
+# table holds it, so a read is one primary-key lookup. Up to 4000 bytes: one row in the smallest tier
+# that fits (fixed-width VARBINARY rows stay in the InnoDB page); larger: INLINE_CHUNK_BYTES chunks in
+# `inline_data` (the v1 table, never written before v4). An empty inline file has no row at all.
+INLINE_TIER_BYTES_MAX = (1024, 2000, 4000)
+INLINE_CHUNK_BYTES = 8000
+INLINE_FILE_BYTES_DEFAULT = 64 * 1024  # the threshold where no directory sets one (HopsFS default)
+INLINE_FILE_BYTES_MAX = 1024 * 1024  # the largest threshold a directory may set
+
+check(tuple(sorted(INLINE_TIER_BYTES_MAX)) == INLINE_TIER_BYTES_MAX, "tiers must grow")
+check(INLINE_TIER_BYTES_MAX[-1] < INLINE_CHUNK_BYTES, "chunks must be larger than the largest tier")
+check(INLINE_FILE_BYTES_DEFAULT <= INLINE_FILE_BYTES_MAX, "the default threshold must be allowed")
+
+
+def _tier_table(name: str, bytes_max: int) -> Table:
+    data_type = LargeBinary(bytes_max).with_variant(mysql.VARBINARY(bytes_max), "mysql", "mariadb")
+    return Table(
+        name,
+        metadata,
+        Column("inode_id", BigInteger, primary_key=True, autoincrement=False),
+        Column("data", data_type, nullable=False),
+        sqlite_with_rowid=False,
+        **_TABLE_OPTIONS,
+    )
+
+
+inline_tier_tables = tuple(
+    _tier_table(name, bytes_max)
+    for name, bytes_max in zip(
+        ("inline_data_1k", "inline_data_2k", "inline_data_4k"), INLINE_TIER_BYTES_MAX, strict=True
+    )
+)
+
 inline_data = Table(
     "inline_data",
     metadata,
@@ -143,6 +179,21 @@ inline_data = Table(
     sqlite_with_rowid=False,
     **_TABLE_OPTIONS,
 )
+
+# The small-file storage policy of a directory: files created below it with at most threshold_bytes
+# are stored inline (0: never; the block path). Inherited: the nearest ancestor with a row decides,
+# else INLINE_FILE_BYTES_DEFAULT. A table rather than an inode column, so inodes keep their shape
+# and a policy costs nothing where none is set; resolution already knows every ancestor's id.
+inline_policies = Table(
+    "inline_policies",
+    metadata,
+    Column("inode_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("threshold_bytes", Integer, nullable=False),
+    sqlite_with_rowid=False,
+    **_TABLE_OPTIONS,
+)
+
+INLINE_TABLES = (*inline_tier_tables, inline_data, inline_policies)
 
 xattrs = Table(
     "xattrs",

@@ -7,7 +7,8 @@ As in Hadoop:
   merging); an existing target file is an error without -f;
 - a file is written to `<target>._COPYING_` and renamed into place once complete (-put -d writes the
   target directly), so a failed or interrupted copy never leaves a partial file under the real name;
-  the temporary file is deleted on failure;
+  the temporary file is deleted on failure; the small files of a directory go in batches, each
+  created whole in one transaction, so they need no temporary name (dfs_batch_put.py);
 - -p keeps modification and access times and permission bits (not owners: that needs the superuser);
 - `-` as the source of -put or -appendToFile is standard input.
 A transfer of 8 MiB or more shows a progress bar on stderr when stderr is a terminal.
@@ -22,6 +23,7 @@ import sys
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from hopsfs.cli.dfs_batch_put import put_small_files
 from hopsfs.cli.dfs_context import CommandContext
 from hopsfs.cli.dfs_errors import NO_SUCH_PATH, CommandFailure
 from hopsfs.cli.dfs_options import STANDARD_INPUT, OptionSpec, ParsedArguments
@@ -96,19 +98,27 @@ def _put_local(context: CommandContext, source: str, target: DfsPath, options: _
 
 
 def _put_tree(context: CommandContext, root: str, target: DfsPath, options: _CopyOptions) -> None:
-    """A local directory and everything below it, depth first, each file as one attempt."""
+    """A local directory and everything below it, depth first: its small files in batches, every
+    other file (and a small one whose batch failed) as one attempt."""
     pending: list[tuple[str, DfsPath]] = [(root, target)]
     while pending:
         local_directory, remote_directory = pending.pop()
         with context.attempt(remote_directory.display):
             _make_remote_directory(remote_directory)
             names = sorted(os.listdir(local_directory))
+            files: list[tuple[str, DfsPath]] = []
             for name in names:
                 local_path = os.path.join(local_directory, name)
                 remote_path = remote_directory.named_child(name)
                 if os.path.isdir(local_path) and not os.path.islink(local_path):
                     pending.append((local_path, remote_path))
-                    continue
+                else:
+                    files.append((local_path, remote_path))
+            preserve = _preserve_remote if options.preserve else None
+            # Small files go in batches, one namenode call per thousand (dfs_batch_put.py).
+            for local_path, remote_path in put_small_files(
+                context, files, overwrite=options.overwrite, preserve=preserve
+            ):
                 with context.attempt(remote_path.display), _local_errors(local_path):
                     _put_local(context, local_path, remote_path, options)
             if options.preserve:

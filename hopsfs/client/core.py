@@ -30,6 +30,7 @@ from hopsfs.client.block_calls import BlockCalls
 from hopsfs.client.data_context import DataContext
 from hopsfs.client.file_streams import FileStreams
 from hopsfs.client.rpc import ConnectionLost, RpcConnection
+from hopsfs.client.small_file_calls import INLINE_OFFER_BYTES_MAX, SmallFileCalls
 from hopsfs.client.stream_settings import DEFAULT_STREAM_SETTINGS, StreamSettings
 from hopsfs.config import current_user
 from hopsfs.errors import FileNotFound, NamenodeUnavailable, OutcomeUnknown, TransientError
@@ -54,7 +55,7 @@ DOMAIN_SOCKET_ENV = "HOPSFS_DOMAIN_SOCKET"
 SERVER_DEFAULTS_VALIDITY_S = 3600.0
 
 
-class AsyncClient(BlockCalls, FileStreams):
+class AsyncClient(BlockCalls, SmallFileCalls, FileStreams):
     def __init__(
         self,
         url: str | None = None,
@@ -67,6 +68,7 @@ class AsyncClient(BlockCalls, FileStreams):
         app_id: str | None = None,
         stream_settings: StreamSettings = DEFAULT_STREAM_SETTINGS,
         domain_socket: str | None = None,
+        inline_offer_bytes_max: int = INLINE_OFFER_BYTES_MAX,
     ) -> None:
         self.addresses = namenode_addresses(url)
         self.user = user or current_user()
@@ -79,6 +81,9 @@ class AsyncClient(BlockCalls, FileStreams):
         self.call_timeout_s = call_timeout_s
         self.attempts_max = attempts_max
         self.umask = umask
+        # write_bytes offers data up to this size to the namenode as a small file (createWithData);
+        # 0 sends everything through blocks.
+        self.inline_offer_bytes_max = inline_offer_bytes_max
         self._connections: dict[tuple[str, int], RpcConnection] = {}
         self._connecting: dict[tuple[str, int], asyncio.Future[RpcConnection]] = {}
         self._preferred = 0

@@ -227,6 +227,29 @@ class Client:
         """Write `data` as the whole content of `path`."""
         self._run(self.async_client.write_bytes(path, data, overwrite=overwrite))
 
+    def create_with_data(self, path: str, data: bytes, *, overwrite: bool = False) -> FileStatus | None:
+        """A small file created with its bytes in one call; None when its directory keeps files of
+        this size in blocks (nothing created)."""
+        return self._run(self.async_client.create_with_data(path, data, overwrite=overwrite))
+
+    def read_with_metadata(self, path: str) -> tuple[FileStatus, bytes | None]:
+        """The file's status and, if it is stored in the metadata store, its bytes."""
+        return self._run(self.async_client.read_with_metadata(path))
+
+    def inline_bytes(self, path: str) -> bytes | None:
+        """The bytes of a small file stored in the metadata store; None for a file in blocks."""
+        return self._run(self.async_client.inline_bytes(path))
+
+    def batch_create_with_data(
+        self, files: list[tuple[str, bytes]], *, overwrite: bool = False
+    ) -> list[FileStatus] | None:
+        """Up to 1000 small files in one call, all or none (None: one exceeded its threshold)."""
+        return self._run(self.async_client.batch_create_with_data(files, overwrite=overwrite))
+
+    def set_inline_threshold(self, path: str, threshold_bytes: int | None) -> None:
+        """The directory's small-file threshold (0: blocks only; None: inherit again)."""
+        self._run(self.async_client.set_inline_threshold(path, threshold_bytes))
+
     def recover_lease(self, path: str) -> bool:
         """Ask the namenode to close a file its writer left open; True once it is closed."""
         return self._run(self.async_client.recover_lease(path))

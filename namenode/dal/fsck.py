@@ -8,7 +8,8 @@ Checked: one root; unique inode ids; each non-root inode's parent exists and is 
 partition ids follow the partition rule; no cycles (every inode reaches the root within the depth
 bound); each directory's children_count equals its children; xattr_count equals the xattr rows;
 xattrs and inline data belong to live inodes; no subtree flag left behind (unless allowed); each
-lease path names a live inode; the block manager's invariants (block_fsck.py).
+lease path names a live inode; the block manager's invariants (block_fsck.py); small files'
+inline rows (inline_fsck.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy import create_engine, text
 from hopsfs import limits
 from namenode import schema
 from namenode.dal.block_fsck import check_blocks
+from namenode.dal.inline_fsck import check_inline
 from namenode.entities import partition_for
 
 DIRECTORY = 2
@@ -39,6 +41,7 @@ def check_namespace(url: str, *, allow_subtree_flags: bool = False) -> list[str]
             inline_rows = connection.execute(text("SELECT DISTINCT inode_id FROM inline_data")).all()
             lease_rows = connection.execute(text("SELECT inode_id FROM lease_paths")).all()
             block_problems = check_blocks(connection)
+            block_problems += check_inline(connection)
     finally:
         engine.dispose()
     problems: list[str] = []

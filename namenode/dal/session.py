@@ -15,11 +15,12 @@ from hopsfs import limits
 from namenode import schema
 from namenode.dal.block_dal import BlockDal
 from namenode.dal.connection import Backend, is_driver_error, translate_driver_error
+from namenode.dal.inline_dal import InlineDal
 from namenode.dal.statements import Statement, StatementCache
 from namenode.entities import InodeKey, InodeRow
 
 
-class DalSession(BlockDal):
+class DalSession(BlockDal, InlineDal):
     def __init__(self, backend: Backend, statements: StatementCache, connection: Any) -> None:
         self.backend = backend
         self._statements = statements
@@ -167,7 +168,8 @@ class DalSession(BlockDal):
         self._execute_many(self._statements.fixed("delete_xattr"), parameters)
 
     def delete_data_of_inodes(self, inode_ids: Iterable[int]) -> None:
-        """Drop what hangs off deleted inodes that the engine owns (xattrs, inline data)."""
+        """Drop what hangs off deleted inodes that the engine owns (xattrs, inline chunks; the fixed
+        inline tiers go by size, `delete_inline_data`, and policies with directories)."""
         parameters = [{"inode_id": inode_id} for inode_id in inode_ids]
         self._execute_many(self._statements.fixed("delete_xattrs_of_inode"), parameters)
         self._execute_many(self._statements.fixed("delete_inline_data_of_inode"), parameters)

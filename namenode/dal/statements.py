@@ -21,6 +21,11 @@ from hopsfs.invariants import check
 from namenode import schema
 from namenode.dal.block_statements import BLOCK_DIALECT_BUILDERS, BLOCK_FIXED_BUILDERS, BLOCK_SIZED_BUILDERS
 from namenode.dal.clauses import insert_clause, upsert_clause, with_lock
+from namenode.dal.inline_statements import (
+    INLINE_DIALECT_BUILDERS,
+    INLINE_FIXED_BUILDERS,
+    INLINE_SIZED_BUILDERS,
+)
 from namenode.schema import (
     change_log,
     id_counters,
@@ -239,8 +244,13 @@ _DIALECT_BUILDERS: dict[str, Callable[[str], ClauseElement]] = {
 
 check(not set(BLOCK_FIXED_BUILDERS) & set(_FIXED_BUILDERS), "block statement names clash")
 check(not set(BLOCK_DIALECT_BUILDERS) & set(_DIALECT_BUILDERS), "block statement names clash")
+check(not set(INLINE_FIXED_BUILDERS) & set(_FIXED_BUILDERS), "inline statement names clash")
+check(not set(INLINE_SIZED_BUILDERS) & set(BLOCK_SIZED_BUILDERS), "inline statement names clash")
 _FIXED_BUILDERS.update(BLOCK_FIXED_BUILDERS)
+_FIXED_BUILDERS.update(INLINE_FIXED_BUILDERS)
 _DIALECT_BUILDERS.update(BLOCK_DIALECT_BUILDERS)
+_DIALECT_BUILDERS.update(INLINE_DIALECT_BUILDERS)
+_SIZED_BUILDERS = {**BLOCK_SIZED_BUILDERS, **INLINE_SIZED_BUILDERS}
 # Sizes a statement with an IN list is compiled for; callers pad their values up to one of them, so
 # at most len(IN_LIST_SIZES) variants of each such statement exist.
 IN_LIST_SIZES = (1, 4, 16, 64, 256)
@@ -286,7 +296,7 @@ class StatementCache:
         check(count in IN_LIST_SIZES, "IN-list statements are compiled for the fixed sizes only")
         found = self._compiled.get((name, count, ""))
         if found is None:
-            found = self._store((name, count, ""), BLOCK_SIZED_BUILDERS[name](count))
+            found = self._store((name, count, ""), _SIZED_BUILDERS[name](count))
         return found
 
     def _store(self, cache_key: tuple[str, int, str], clause: ClauseElement) -> Statement:

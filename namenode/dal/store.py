@@ -233,8 +233,18 @@ def _add_block_manager(engine: Engine) -> None:
             )
 
 
+def _add_inline_data(engine: Engine) -> None:
+    # `inline_data` exists since version 1 (never written before 4); the tiers and policies are new.
+    for table in schema.INLINE_TABLES:
+        table.create(engine, checkfirst=True)
+
+
 # _UPGRADE_STEPS[n] turns a version-n store into a version-(n + 1) one.
-_UPGRADE_STEPS: dict[int, Callable[[Engine], None]] = {1: _add_retry_cache, 2: _add_block_manager}
+_UPGRADE_STEPS: dict[int, Callable[[Engine], None]] = {
+    1: _add_retry_cache,
+    2: _add_block_manager,
+    3: _add_inline_data,
+}
 
 
 def _root_row(superuser: str, supergroup: str, now_ms: int) -> InodeRow:

@@ -29,6 +29,7 @@ from namenode.engine.block_config import BlockManagerConfig
 from namenode.engine.block_manager import BlockManager
 from namenode.engine.hint_cache import HintCache
 from namenode.engine.ids import IdAllocator
+from namenode.engine.small_file_operations import SmallFileOperations
 from namenode.engine.txn import EngineContext, Transaction, run_transaction
 from namenode.ops import (
     append,
@@ -49,7 +50,7 @@ from namenode.ops import (
 )
 
 
-class Namespace:
+class Namespace(SmallFileOperations):
     def __init__(
         self,
         store: MetadataStore,

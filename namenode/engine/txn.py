@@ -88,6 +88,13 @@ class Transaction:
         self._xattr_inserts: list[tuple[int, int, str, bytes]] = []
         self._xattr_deletes: list[tuple[int, int, str]] = []
         self._deleted_inode_ids: list[int] = []
+        # Small files (schema v4): bytes to store, (inode id, size) rows to drop, directories whose
+        # small-file policy goes with them.
+        self._inline_inserts: list[tuple[int, bytes]] = []
+        self._inline_deletes: list[tuple[int, int | None]] = []
+        self._policy_deletes: list[int] = []
+        self._deleted_chunk_ids: list[int] = []
+        self._policy_upserts: list[tuple[int, int]] = []
         self._changes: list[dict[str, object]] = []
         self._cache_puts: list[tuple[int, str, int]] = []
         self._cache_forgets: list[tuple[int, str]] = []
@@ -235,6 +242,11 @@ class Transaction:
             self._updated.pop(row.key, None)
             self._deleted[row.key] = row
         self._deleted_inode_ids.append(row.id)
+        if row.file_stored_in_db:
+            # A small file being moved to blocks counts its blocks in `size`: drop every tier.
+            self._inline_deletes.append((row.id, None if row.under_construction else row.size))
+        if row.kind == InodeKind.DIRECTORY:
+            self._policy_deletes.append(row.id)
         self._cache_forgets.append((row.parent_id, row.name))
         if row.subtree_lock_owner is not None:
             # Whoever deletes a flagged root (its owner, or a taker after the lease ran out) ends
@@ -244,7 +256,11 @@ class Transaction:
     def move(self, row: InodeRow, new_parent_id: int, new_name: str) -> InodeRow:
         """The row re-keyed under a new parent/name (a rename changes the primary key)."""
         self.delete(row)
-        self._deleted_inode_ids.pop()  # the inode lives on under its new key
+        self._deleted_inode_ids.pop()  # the inode lives on under its new key, with its data
+        if row.file_stored_in_db:
+            self._inline_deletes.pop()
+        if row.kind == InodeKind.DIRECTORY:
+            self._policy_deletes.pop()
         if row.subtree_lock_owner is not None:
             self._finished_subtree_operations.pop()
         moved = row.copy()
@@ -259,6 +275,28 @@ class Transaction:
 
     def remove_xattr(self, inode_id: int, namespace: int, name: str) -> None:
         self._xattr_deletes.append((inode_id, namespace, name))
+
+    def store_inline_data(self, row: InodeRow, data: bytes) -> None:
+        """Keep `data` as the bytes of the file `row` (inserted or updated in this transaction),
+        written at flush with the inode: the file and its bytes commit together."""
+        check(row.is_file, "only a file holds inline data")
+        check(row.file_stored_in_db == 1 and row.size == len(data), "an inline file's size is its bytes")
+        self._inline_inserts.append((row.id, data))
+
+    def drop_inline_data(self, row: InodeRow) -> None:
+        """Forget the stored bytes of a file that lives on (moved to blocks), from every tier: its
+        size no longer says which one holds them."""
+        check(row.file_stored_in_db == 1, "only an inline file has inline bytes to drop")
+        self._inline_deletes.append((row.id, None))
+        self._deleted_chunk_ids.append(row.id)
+
+    def set_inline_policy(self, directory: InodeRow, threshold_bytes: int | None) -> None:
+        """A directory's small-file threshold (None: removed, inherited again), written at flush."""
+        check(directory.is_directory, "a small-file policy belongs to a directory")
+        if threshold_bytes is None:
+            self._policy_deletes.append(directory.id)
+        else:
+            self._policy_upserts.append((directory.id, threshold_bytes))
 
     def open_lease(self, inode_id: int, holder: str) -> None:
         """Record that `holder` writes inode `inode_id` and renew the holder's lease."""
@@ -316,6 +354,7 @@ class Transaction:
             session.insert_inodes(self._inserted.values())
         if self._deleted_inode_ids:
             session.delete_data_of_inodes(self._deleted_inode_ids)
+        self._flush_inline(session)
         for inode_id in self._finished_subtree_operations:
             session.delete_subtree_operation(inode_id)
         if self._lease_path_deletes:
@@ -333,6 +372,19 @@ class Transaction:
             session.upsert_retry_results(self._retry_results)
         if self._staged:
             self._flush_staged()
+
+    def _flush_inline(self, session: DalSession) -> None:
+        # Drops first: a file rewritten in one transaction (same inode id) gets its new rows after.
+        if self._inline_deletes:
+            session.delete_inline_data(self._inline_deletes)
+        if self._deleted_chunk_ids:
+            session.delete_inline_chunks(self._deleted_chunk_ids)
+        if self._inline_inserts:
+            session.insert_inline_data(self._inline_inserts)
+        if self._policy_deletes:
+            session.delete_inline_policies(self._policy_deletes)
+        for inode_id, threshold_bytes in self._policy_upserts:
+            session.upsert_inline_policy(inode_id, threshold_bytes)
 
     def after_commit(self) -> None:
         cache = self.context.hint_cache
@@ -425,6 +477,66 @@ def run_transaction(
     raise RetriesExhausted(
         f"gave up after {context.retries_max + 1} attempts; last transient error: {last_error}"
     ) from last_error
+
+
+def run_batch_transaction(
+    context: EngineContext,
+    caller: Caller,
+    operations: Sequence[Callable[[Transaction], T]],
+    *,
+    ids_per_operation: int,
+) -> list[T]:
+    """Run several write operations in one SQL transaction: all commit or none. Each runs on its own
+    `Transaction` and is flushed before the next starts, so it reads what the earlier ones wrote
+    (the in-memory write set of one operation never serves another's reads). The caller bounds the
+    batch; retries as run_transaction."""
+    check(0 < len(operations) <= limits.BATCH_READ_KEYS_MAX * 10, "a batch must be bounded")
+    last_error: TransientError | None = None
+    for attempt in range(context.retries_max + 1):
+        if attempt:
+            context.statistics["retries"] += 1
+            _backoff(attempt)
+        ids = _take_many_ids(context, ids_per_operation * len(operations))
+        used: set[int] = set()
+        reserved = Reservation.take(context, 0, commands=True)
+        done: list[Transaction] = []
+        try:
+            with context.store.session() as session:
+                session.begin(write=True)
+                results = []
+                for index, operation in enumerate(operations):
+                    share = ids[index * ids_per_operation : (index + 1) * ids_per_operation]
+                    transaction = Transaction(context, session, caller, share, reserved)
+                    results.append(operation(transaction))
+                    transaction.flush()
+                    done.append(transaction)
+                    used.update(set(share) - set(transaction.unused_ids()))
+                session.commit()
+            for transaction in done:
+                transaction.after_commit()
+            context.statistics["transactions"] += 1
+            context.inode_ids.give_back([value for value in ids if value not in used])
+            reserved.give_back(context)
+            return results
+        except TransientError as error:
+            last_error = error
+            context.inode_ids.give_back(ids)
+            reserved.give_back(context)
+        except BaseException:
+            context.inode_ids.give_back(ids)
+            reserved.give_back(context)
+            raise
+    raise RetriesExhausted(
+        f"gave up after {context.retries_max + 1} attempts; last transient error: {last_error}"
+    ) from last_error
+
+
+def _take_many_ids(context: EngineContext, count: int) -> list[int]:
+    """`count` inode ids, taken an allocator batch at a time (the allocator's request limit)."""
+    ids: list[int] = []
+    while len(ids) < count:
+        ids.extend(context.inode_ids.take(min(count - len(ids), limits.ID_ALLOCATION_BATCH)))
+    return ids
 
 
 COMMANDS_PER_TRANSACTION_MAX = 1 << 20

@@ -17,15 +17,17 @@ from dataclasses import dataclass
 from google.protobuf.message import Message
 
 from hopsfs import limits
-from hopsfs.errors import FileNotFound, InvalidArgument, InvalidPath
+from hopsfs.errors import FileNotFound, InvalidArgument
 from hopsfs.protocol import hdfs_values
 from hopsfs.protocol.ipc_wire import AT_MOST_ONCE_METHODS, parse_proto
 from hopsfs.protocol.proto import client_namenode_protocol_pb2 as pb
-from hopsfs.protocol.proto import xattr_pb2
+from hopsfs.protocol.proto import hdfs_pb2, small_files_pb2, xattr_pb2
 from hopsfs.types import Caller, RetryKey, XAttrSetFlag
 from namenode import block_protos
 from namenode.engine.namespace import Namespace
 from namenode.engine.read_provenance import ReadRecorder
+from namenode.ipc import small_files_service
+from namenode.ipc.request_paths import request_path
 
 Handler = Callable[..., Message]
 
@@ -56,6 +58,10 @@ class ClientProtocolService:
         self.reads = ReadRecorder()
         self._pool_id = namespace.settings["block_pool_id"]
         self._server_defaults = hdfs_values.server_defaults(block_size=block_size, replication=replication)
+
+    @property
+    def server_defaults(self) -> hdfs_pb2.FsServerDefaultsProto:
+        return self._server_defaults
 
     def call(
         self, caller: Caller, method: Method, request_bytes: bytes, retry: RetryKey | None = None
@@ -376,14 +382,7 @@ def _offset(value: int) -> int:
     return signed
 
 
-def _path(value: object) -> str:
-    if not isinstance(value, str):
-        raise InvalidPath("path is not valid UTF-8")
-    if len(value) > 1 and value.endswith("/"):
-        # HDFS accepts a path that ends with "/" (DFSUtil.isValidName) and clients send one:
-        # hdfs-native's glob lists "/dir/". The engine wants normalized paths.
-        return value.rstrip("/") or "/"
-    return value
+_path = request_path
 
 
 def _method(
@@ -455,6 +454,37 @@ METHODS: dict[str, Method] = {
             read_only=False,
         ),
         _method("setXAttr", xattr_pb2.SetXAttrRequestProto, S.set_xattr, read_only=False),
+        # hopsfs extension: small files in the metadata store (small_files_service.py).
+        _method(
+            "createWithData",
+            small_files_pb2.CreateWithDataRequestProto,
+            small_files_service.create_with_data,
+            read_only=False,
+        ),
+        _method(
+            "readWithMetadata",
+            small_files_pb2.ReadWithMetadataRequestProto,
+            small_files_service.read_with_metadata,
+            read_only=True,
+        ),
+        _method(
+            "batchCreateWithData",
+            small_files_pb2.BatchCreateWithDataRequestProto,
+            small_files_service.batch_create_with_data,
+            read_only=False,
+        ),
+        _method(
+            "appendInline",
+            small_files_pb2.AppendInlineRequestProto,
+            small_files_service.append_inline,
+            read_only=False,
+        ),
+        _method(
+            "setInlineThreshold",
+            small_files_pb2.SetInlineThresholdRequestProto,
+            small_files_service.set_inline_threshold,
+            read_only=False,
+        ),
         _method(
             "removeXAttr",
             xattr_pb2.RemoveXAttrRequestProto,

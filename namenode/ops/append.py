@@ -28,11 +28,13 @@ from namenode.ops.block_state import (
 )
 from namenode.ops.common import file_status, lock_file_to_write
 from namenode.ops.leases import check_holder_name
+from namenode.ops.small_files import refuse_inline
 
 
 def append(transaction: Transaction, path: str, holder: str) -> tuple[FileStatus, LocatedBlock | None]:
     check_holder_name(holder)
     row = lock_file_to_write(transaction, path)
+    refuse_inline(row.file_stored_in_db, path, "append")
     if row.under_construction:
         reason = (
             "the current lease holder is trying to recreate it"

@@ -22,6 +22,7 @@ from namenode.engine.permissions import READ
 from namenode.engine.resolver import check_traverse, require_target, resolve
 from namenode.engine.txn import Transaction
 from namenode.ops.block_state import BlockKey, DatanodeView, block_value, datanode_info
+from namenode.ops.small_files import refuse_inline
 
 _RANDOM = random.Random()
 
@@ -51,6 +52,7 @@ def get_block_locations(
     if not target.is_file:
         raise FileNotFound(f"Path is not a file: {path}")
     transaction.permissions.require(target, READ, path)
+    refuse_inline(target.file_stored_in_db, path, "a block read")
     under_construction = bool(target.under_construction)
     if under_construction and not snapshot:
         raise OpenFile(path)

@@ -302,6 +302,11 @@ def close_file(transaction: Transaction, row: InodeRow, blocks: Sequence[BlockRo
     """Close a file whose blocks are all COMPLETE: final length, lease released, and every block with
     fewer replicas than wanted queued for a recount once its replicas had time to be reported."""
     check(all(block.state == schema.BLOCK_COMPLETE for block in blocks), "closing a file with open blocks")
+    if row.file_stored_in_db:
+        # A small file grown by an append: its bytes are all in blocks now; the inline rows go with
+        # this transaction (ops/small_files.py, the growth path).
+        transaction.drop_inline_data(row)
+        row.file_stored_in_db = 0
     row.size = sum(block.num_bytes for block in blocks)
     row.under_construction = 0
     row.client_name = None

@@ -13,6 +13,7 @@ from hopsfs.types import FileStatus, InodeKind
 from namenode.engine.permissions import WRITE
 from namenode.engine.resolver import ResolvedPath, check_traverse, resolve
 from namenode.engine.txn import Transaction
+from namenode.entities import InodeRow
 from namenode.ops.common import (
     add_child,
     check_path_free,
@@ -64,6 +65,32 @@ def create_file(
     holder: str | None = None,
 ) -> FileStatus:
     """An empty file: closed, or with `holder` open for writing under that client's lease."""
+    _, row = start_file(
+        transaction,
+        path,
+        permission=permission,
+        overwrite=overwrite,
+        create_parent=create_parent,
+        replication=replication,
+        block_size=block_size,
+        holder=holder,
+    )
+    return file_status(path, row)
+
+
+def start_file(
+    transaction: Transaction,
+    path: str,
+    *,
+    permission: int,
+    overwrite: bool,
+    create_parent: bool,
+    replication: int,
+    block_size: int,
+    holder: str | None,
+) -> tuple[ResolvedPath, InodeRow]:
+    """create_file's work: the path as resolved (ancestors included) and the new file's row, which
+    the caller may still change before flush (a small file's size and flag)."""
     check_permission_value(permission)
     if holder is not None:
         check_holder_name(holder)
@@ -112,7 +139,7 @@ def create_file(
         transaction.open_lease(row.id, holder)
     add_child(transaction, parent, row, "CREATE")
     transaction.update(parent)
-    return file_status(path, row)
+    return resolved, row
 
 
 def create_symlink(

@@ -40,6 +40,7 @@ from namenode.ops.block_state import (
 )
 from namenode.ops.common import lock_file_to_write
 from namenode.ops.leases import check_holder_name
+from namenode.ops.small_files import revert_growth
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,10 @@ def advance(transaction: Transaction, row: InodeRow) -> Outcome:
         transaction.close_lease(row.id)
         transaction.open_lease(row.id, RECOVERY_LEASE_HOLDER)
         transaction.update(row)
+    if row.file_stored_in_db:
+        # A small file whose append never completed: back to its inline bytes (small_files.py).
+        revert_growth(transaction, row)
+        return Outcome.CLOSED
     blocks = transaction.session.read_blocks_of_inode(row.id, lock="write")
     if all(block.state == schema.BLOCK_COMPLETE for block in blocks):
         close_file(transaction, row, blocks)

@@ -1,0 +1,231 @@
+"""Command line: python -m bench.smallfiles [--files 400] [--batch-files 10000] [--directory DIR]
+
+Starts a cluster like `hopsfs up` (1 namenode on embedded SQLite, 3 datanodes, all on this machine)
+in a temporary directory, then measures in one run, for files of 4 KiB, 16 KiB and 64 KiB with 1 and
+with 8 clients (8 `AsyncClient`s, each with its own namenode connection, on one event loop):
+- inline: `write_bytes` (one createWithData call per file) and `read_bytes` (one readWithMetadata);
+- block path: the same files through blocks (`AsyncClient(inline_offer_bytes_max=0)`: create, addBlock,
+  a replication-3 pipeline, complete; reads: readWithMetadata, getBlockLocations, a datanode read);
+- local filesystem: the same files written and read with plain Python file I/O, without fsync (the
+  embedded store commits in WAL mode with synchronous=NORMAL, which does not fsync each commit either;
+  the datanodes do fsync a finalized replica, which the block path pays for).
+Then a put of --batch-files 4 KiB files: batchCreateWithData (1000 files a call) against one
+createWithData per file, and against the block path one file at a time (on --files files, scaled).
+Each figure is files per second. Results: a markdown table on stdout and in
+bench/results/smallfiles-<time>.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from hopsfs.cli.cluster import ClusterOptions, LocalCluster
+from hopsfs.client import AsyncClient
+
+KIB = 1024
+SIZES = (4 * KIB, 16 * KIB, 64 * KIB)
+CLIENT_COUNTS = (1, 8)
+BATCH_FILES = 1000  # files per batchCreateWithData call (the namenode's maximum)
+RESULTS_DIR = Path(__file__).resolve().parents[1] / "results"
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    case: str
+    size: int
+    clients: int
+    operation: str
+    files: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.files / self.seconds
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.smallfiles", description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=400, help="files per case (default 400)")
+    parser.add_argument("--batch-files", type=int, default=10_000, help="files of the batch put (10000)")
+    parser.add_argument("--directory", type=Path, default=None, help="where the cluster and files live")
+    return parser.parse_args(argv)
+
+
+async def timed(action: Callable[[], Awaitable[None]]) -> float:
+    started = time.perf_counter()
+    await action()
+    return time.perf_counter() - started
+
+
+async def hopsfs_case(url: str, case: str, size: int, clients: int, files: int) -> list[Rate]:
+    """`files` files of `size` bytes written then read by `clients` clients, each its own share."""
+    offer = 0 if case == "block path" else 64 * KIB
+    data = os.urandom(size)
+    directory = f"/bench/{case.replace(' ', '-')}/{size}-{clients}"
+    opened = [AsyncClient(url, user="hdfs", inline_offer_bytes_max=offer) for _ in range(clients)]
+    try:
+        await opened[0].mkdirs(directory)
+
+        async def each(action: Callable[[AsyncClient, str], Awaitable[object]]) -> None:
+            async def share(client: AsyncClient, first: int) -> None:
+                for index in range(first, files, clients):
+                    await action(client, f"{directory}/f{index}")
+
+            await asyncio.gather(*(share(client, first) for first, client in enumerate(opened)))
+
+        async def write(client: AsyncClient, path: str) -> None:
+            await client.write_bytes(path, data, overwrite=False)
+
+        async def read(client: AsyncClient, path: str) -> None:
+            got = await client.read_bytes(path)
+            assert len(got) == size, f"{path}: read {len(got)} of {size} bytes"
+
+        write_seconds = await timed(lambda: each(write))
+        read_seconds = await timed(lambda: each(read))
+    finally:
+        for client in opened:
+            await client.close()
+    return [
+        Rate(case, size, clients, "create+write", files, write_seconds),
+        Rate(case, size, clients, "read", files, read_seconds),
+    ]
+
+
+def local_case(root: Path, size: int, clients: int, files: int) -> list[Rate]:
+    """The same files on the local filesystem, `clients` threads (Python file I/O releases the GIL)."""
+    data = os.urandom(size)
+    directory = root / f"local-{size}-{clients}"
+    directory.mkdir(parents=True)
+
+    def write(path: Path) -> None:
+        with path.open("xb") as file:
+            file.write(data)
+
+    def read(path: Path) -> None:
+        with path.open("rb") as file:
+            assert len(file.read()) == size
+
+    async def each(action: Callable[[Path], None]) -> None:
+        def share(first: int) -> None:
+            for index in range(first, files, clients):
+                action(directory / f"f{index}")
+
+        await asyncio.gather(*(asyncio.to_thread(share, first) for first in range(clients)))
+
+    write_seconds = asyncio.run(timed(lambda: each(write)))
+    read_seconds = asyncio.run(timed(lambda: each(read)))
+    return [
+        Rate("local filesystem", size, clients, "create+write", files, write_seconds),
+        Rate("local filesystem", size, clients, "read", files, read_seconds),
+    ]
+
+
+async def batch_put(url: str, files: int, block_files: int) -> list[Rate]:
+    """`files` 4 KiB files: batches of BATCH_FILES, then one createWithData each; the block path one
+    at a time on `block_files` files (it is the slow one)."""
+    data = os.urandom(4 * KIB)
+    rates: list[Rate] = []
+    async with AsyncClient(url, user="hdfs") as client:
+        entries = [(f"/put/batch/f{index}", data) for index in range(files)]
+
+        async def batched() -> None:
+            for start in range(0, files, BATCH_FILES):
+                created = await client.batch_create_with_data(entries[start : start + BATCH_FILES])
+                assert created is not None, "a 4 KiB file was refused inline"
+
+        async def one_by_one() -> None:
+            for index in range(files):
+                await client.write_bytes(f"/put/single/f{index}", data, overwrite=False)
+
+        rates.append(Rate("inline, batch of 1000", 4 * KIB, 1, "put", files, await timed(batched)))
+        rates.append(Rate("inline, one call a file", 4 * KIB, 1, "put", files, await timed(one_by_one)))
+    async with AsyncClient(url, user="hdfs", inline_offer_bytes_max=0) as client:
+
+        async def through_blocks() -> None:
+            for index in range(block_files):
+                await client.write_bytes(f"/put/blocks/f{index}", data, overwrite=False)
+
+        seconds = await timed(through_blocks)
+        rates.append(Rate("block path, one file at a time", 4 * KIB, 1, "put", block_files, seconds))
+    return rates
+
+
+def start_cluster(base: Path) -> tuple[LocalCluster, str]:
+    (base / "cluster").mkdir(parents=True, exist_ok=True)
+    metadata_url = f"sqlite:///{base}/cluster/metadata.db"
+    from namenode.dal.store import MetadataStore  # the bench formats its own store, as `hopsfs up` does
+
+    store = MetadataStore(metadata_url)
+    store.format_if_empty(superuser="hdfs", supergroup="supergroup", now_ms=int(time.time() * 1000))
+    store.dispose()
+    cluster = LocalCluster(
+        ClusterOptions(data_dir=base / "cluster", metadata_url=metadata_url, port=0, namenodes=1, datanodes=3)
+    )
+    return cluster, cluster.start()
+
+
+def run(arguments: argparse.Namespace) -> list[Rate]:
+    base = arguments.directory or Path(tempfile.mkdtemp(prefix="hopsfs-smallfiles-"))
+    cluster, url = start_cluster(base)
+    rates: list[Rate] = []
+    try:
+        for size in SIZES:
+            for clients in CLIENT_COUNTS:
+                for case in ("inline", "block path"):
+                    rates.extend(asyncio.run(hopsfs_case(url, case, size, clients, arguments.files)))
+                rates.extend(local_case(base / "local", size, clients, arguments.files))
+        rates.extend(asyncio.run(batch_put(url, arguments.batch_files, arguments.files)))
+    finally:
+        cluster.stop()
+    return rates
+
+
+def report(rates: list[Rate]) -> str:
+    by_key = {(rate.case, rate.size, rate.clients, rate.operation): rate.per_second for rate in rates}
+    lines = [
+        f"# Small files, {time.strftime('%Y-%m-%d %H:%M:%S')} on {platform.node()} "
+        f"({os.cpu_count()} cores, Python {platform.python_version()}); files per second",
+        "",
+        "| size | clients | operation | inline | block path | local filesystem | inline ÷ block path |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for size in SIZES:
+        for clients in CLIENT_COUNTS:
+            for operation in ("create+write", "read"):
+                inline, block, local = (
+                    by_key[(case, size, clients, operation)]
+                    for case in ("inline", "block path", "local filesystem")
+                )
+                lines.append(
+                    f"| {size // KIB} KiB | {clients} | {operation} | {inline:,.0f} | {block:,.0f} "
+                    f"| {local:,.0f} | {inline / block:.1f}x |"
+                )
+    puts = [rate for rate in rates if rate.operation == "put"]
+    lines += ["", "| put of 4 KiB files | files | files per second | ÷ batch |", "|---|---|---|---|"]
+    batch_rate = puts[0].per_second
+    for rate in puts:
+        lines.append(
+            f"| {rate.case} | {rate.files} | {rate.per_second:,.0f} | {batch_rate / rate.per_second:.1f}x |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parse_arguments(argv)
+    text = report(run(arguments))
+    print(text)
+    RESULTS_DIR.mkdir(exist_ok=True)
+    (RESULTS_DIR / f"smallfiles-{time.strftime('%Y%m%d-%H%M%S')}.md").write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

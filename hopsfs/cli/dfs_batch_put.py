@@ -1,0 +1,75 @@
+"""-put of a directory: its small files go to the namenode in batches (batchCreateWithData), up to
+1000 files per call, each batch one transaction, instead of a create, a block pipeline and a
+complete per file.
+
+A batch creates every file whole or none (so no `._COPYING_` name is needed: nobody sees a partial
+file). When a batch fails for any reason (an existing file without -f, a directory in the way, a
+directory threshold lower than the file, a namenode error), nothing of it was created and its files
+take the one-by-one path, which reports each problem as Hadoop does. Files whose replication or
+block size the command sets (-D dfs.replication, -D dfs.blocksize) always take that path, and so
+do the small files of a directory holding fewer than BATCH_PUT_FILES_MIN of them: until the namenode
+serves inline bytes over DataTransferProtocol an HDFS client (hdfs-native, Spark) cannot read a file
+stored inline, so -put keeps writing blocks where batching gains little.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Sequence
+
+from hopsfs.cli.dfs_context import CommandContext
+from hopsfs.cli.dfs_paths import DfsPath
+from hopsfs.client.small_file_calls import INLINE_OFFER_BYTES_MAX, small_file_batches
+from hopsfs.errors import HopsFSError
+
+BATCH_PUT_FILES_MIN = 100  # small files one local directory must hold before they go in batches
+LocalFile = tuple[str, DfsPath]
+Preserve = Callable[[DfsPath, os.stat_result], None]
+
+
+def put_small_files(
+    context: CommandContext, files: Sequence[LocalFile], *, overwrite: bool, preserve: Preserve | None
+) -> list[LocalFile]:
+    """Write the small regular files among `files` (one local directory's, into one remote directory)
+    in batches; the files left for the one-by-one path, in their order."""
+    if not files or context.replication is not None or context.block_size is not None:
+        return list(files)
+    small: dict[str, tuple[DfsPath, bytes, os.stat_result]] = {}
+    for local_path, remote in files:
+        loaded = _read_small(local_path)
+        if loaded is not None:
+            small[remote.path] = (remote, *loaded)
+    if len(small) < BATCH_PUT_FILES_MIN:
+        return list(files)
+    written: set[str] = set()
+    client = files[0][1].client
+    entries = [(path, data) for path, (_, data, _) in small.items()]
+    for batch in small_file_batches(entries):
+        try:
+            created = client.batch_create_with_data(batch, overwrite=overwrite)
+        except HopsFSError:
+            continue
+        if created is not None:
+            written.update(path for path, _ in batch)
+    if preserve is not None:
+        for path in sorted(written):
+            remote, _, source_stat = small[path]
+            preserve(remote, source_stat)
+    return [(local_path, remote) for local_path, remote in files if remote.path not in written]
+
+
+def _read_small(local_path: str) -> tuple[bytes, os.stat_result] | None:
+    """The bytes and stat of a regular local file small enough to batch; None for anything else
+    (the one-by-one path deals with it, and with any error reading it)."""
+    try:
+        source_stat = os.stat(local_path)
+        if not stat.S_ISREG(source_stat.st_mode) or source_stat.st_size > INLINE_OFFER_BYTES_MAX:
+            return None
+        with open(local_path, "rb") as source:
+            data = source.read(INLINE_OFFER_BYTES_MAX + 1)
+    except OSError:
+        return None
+    if len(data) > INLINE_OFFER_BYTES_MAX:
+        return None  # grew since the stat
+    return data, source_stat
