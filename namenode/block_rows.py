@@ -124,6 +124,17 @@ class LeaderLeaseRow:
     epoch: int
 
 
+@dataclass(slots=True)
+class TruncationRow:
+    """A truncate inside a block, waiting for its recovery (ops/truncate.py): `num_bytes` is the
+    length the block is recovered to, `file_size` the truncate's new file length."""
+
+    inode_id: int
+    block_id: int
+    num_bytes: int
+    file_size: int
+
+
 BlockTableRow = (
     BlockRow
     | BlockLookupRow
@@ -135,6 +146,7 @@ BlockTableRow = (
     | CommandRow
     | DatanodeRow
     | LeaderLeaseRow
+    | TruncationRow
 )
 
 # The table each row type lives in.
@@ -149,6 +161,7 @@ TABLE_OF_ROW: dict[type, str] = {
     CommandRow: schema.datanode_commands.name,
     DatanodeRow: schema.datanodes.name,
     LeaderLeaseRow: schema.leader_lease.name,
+    TruncationRow: schema.block_truncations.name,
 }
 
 

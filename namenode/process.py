@@ -25,6 +25,7 @@ from namenode.datanode_rpc.server import DatanodeRpcServer
 from namenode.engine.block_config import BlockManagerConfig
 from namenode.engine.namespace import Namespace
 from namenode.housekeeping_loop import HousekeepingLoop
+from namenode.inline_block_server import InlineBlockServer
 from namenode.ipc.server import HANDLER_THREADS_DEFAULT, NamenodeServer
 
 HOUSEKEEPING_INTERVAL_MS_DEFAULT = 1_000
@@ -41,6 +42,8 @@ class NamenodeOptions:
     metrics_port: int | None = None  # None: no /metrics endpoint; 0: any free port
     format_if_empty: bool = False
     datanode_port: int | None = 8022  # gRPC for datanodes; None: no datanode service; 0: any free port
+    # DataTransferProtocol reads of small files by HDFS clients; None: not served; 0: any free port
+    transfer_port: int | None = 8024
     housekeeping_interval_ms: int = HOUSEKEEPING_INTERVAL_MS_DEFAULT
     block_config: BlockManagerConfig = field(default_factory=BlockManagerConfig)
 
@@ -75,6 +78,16 @@ async def _serve(namespace: Namespace, options: NamenodeOptions) -> None:
         datanode_server = DatanodeRpcServer(namespace.block_manager)
         datanode_port = datanode_server.start(options.host, options.datanode_port)
         print(namenode_datanode_service_line(options.host, datanode_port), flush=True)
+    transfer_server = None
+    if options.transfer_port is not None:
+        transfer_server = InlineBlockServer(namespace)
+        transfer_port = await transfer_server.start(
+            options.host, options.transfer_port, reuse_port=options.reuse_port
+        )
+        namespace.inline_block_location = transfer_server.location(options.host, transfer_port)
+        logging.getLogger("hopsfs.namenode").info(
+            "serving block reads of small files on %s:%d", options.host, transfer_port
+        )
     reads = server.service.reads
     housekeeping = HousekeepingLoop(
         namespace.block_manager,
@@ -88,6 +101,7 @@ async def _serve(namespace: Namespace, options: NamenodeOptions) -> None:
 
         def render() -> str:
             text = server.render_metrics() + housekeeping.render_metrics()
+            text += transfer_server.render_metrics() if transfer_server is not None else ""
             return text + (datanode_server.service.render_metrics() if datanode_server is not None else "")
 
         metrics_server = await serve_metrics(options.host, options.metrics_port, render)
@@ -102,6 +116,8 @@ async def _serve(namespace: Namespace, options: NamenodeOptions) -> None:
     if metrics_server is not None:
         metrics_server.close()
     await server.stop()
+    if transfer_server is not None:
+        await transfer_server.stop()
     if datanode_server is not None:
         datanode_server.stop()
     await asyncio.get_running_loop().run_in_executor(None, housekeeping.stop)

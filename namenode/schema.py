@@ -451,6 +451,20 @@ leader_lease = Table(
     **_TABLE_OPTIONS,
 )
 
+# Version 4: a truncate inside a block (namenode/ops/truncate.py) recovers that block to a length no
+# datanode reports, so the length waits here, one row per file, until the recovery closes the file.
+# file_size is the truncate's new length: a re-sent truncate of the same length is told "in progress".
+block_truncations = Table(
+    "block_truncations",
+    metadata,
+    Column("inode_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("block_id", BigInteger, nullable=False),
+    Column("num_bytes", BigInteger, nullable=False),
+    Column("file_size", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+    **_TABLE_OPTIONS,
+)
+
 BLOCK_MANAGER_TABLES = (
     datanodes,
     replicas_under_construction,

@@ -9,9 +9,13 @@ with 8 clients (8 `AsyncClient`s, each with its own namenode connection, on one 
 - local filesystem: the same files written and read with plain Python file I/O, without fsync (the
   embedded store commits in WAL mode with synchronous=NORMAL, which does not fsync each commit either;
   the datanodes do fsync a finalized replica, which the block path pays for).
-Then a put of --batch-files 4 KiB files: batchCreateWithData (1000 files a call) against one
-createWithData per file, and against the block path one file at a time (on --files files, scaled).
-Each figure is files per second. Results: a markdown table on stdout and in
+Then the put of --batch-files distinct 4 KiB files, every method over the same files into fresh
+directories: batchCreateWithData (1000 files a call) against one createWithData call per file (the
+way write_bytes puts a small file without the batch path; two rounds in alternating order, summed),
+the block path one file at a time (on --files of them), and `hopsfs dfs -put DIR` end to end, process
+start included: batched (--batch-files files), and with -D dfs.replication=3, which keeps every file
+on the one-by-one block path (--files files). The report ends with the batch ÷ one-by-one ratio
+(issue 5's target: 20x). Each figure is files per second. Results: a markdown table on stdout and in
 bench/results/smallfiles-<time>.md.
 """
 
@@ -21,6 +25,8 @@ import argparse
 import asyncio
 import os
 import platform
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -128,33 +134,83 @@ def local_case(root: Path, size: int, clients: int, files: int) -> list[Rate]:
     ]
 
 
-async def batch_put(url: str, files: int, block_files: int) -> list[Rate]:
-    """`files` 4 KiB files: batches of BATCH_FILES, then one createWithData each; the block path one
-    at a time on `block_files` files (it is the slow one)."""
-    data = os.urandom(4 * KIB)
-    rates: list[Rate] = []
-    async with AsyncClient(url, user="hdfs") as client:
-        entries = [(f"/put/batch/f{index}", data) for index in range(files)]
+def put_payloads(files: int) -> list[bytes]:
+    """The files of the put comparison: `files` distinct 4 KiB payloads, the same for every method."""
+    seed = os.urandom(4 * KIB)
+    return [index.to_bytes(4, "big") + seed[4:] for index in range(files)]
 
-        async def batched() -> None:
-            for start in range(0, files, BATCH_FILES):
+
+async def put_inline(url: str, directory: str, payloads: list[bytes], *, batched: bool) -> float:
+    """Seconds to create `payloads` under the fresh `directory`: in batchCreateWithData calls of
+    BATCH_FILES files, or one createWithData call (write_bytes) per file."""
+    entries = [(f"{directory}/f{index}", data) for index, data in enumerate(payloads)]
+    async with AsyncClient(url, user="hdfs") as client:
+        await client.mkdirs(directory)
+
+        async def batches() -> None:
+            for start in range(0, len(entries), BATCH_FILES):
                 created = await client.batch_create_with_data(entries[start : start + BATCH_FILES])
                 assert created is not None, "a 4 KiB file was refused inline"
 
         async def one_by_one() -> None:
-            for index in range(files):
-                await client.write_bytes(f"/put/single/f{index}", data, overwrite=False)
+            for path, data in entries:
+                await client.write_bytes(path, data, overwrite=False)
 
-        rates.append(Rate("inline, batch of 1000", 4 * KIB, 1, "put", files, await timed(batched)))
-        rates.append(Rate("inline, one call a file", 4 * KIB, 1, "put", files, await timed(one_by_one)))
+        return await timed(batches if batched else one_by_one)
+
+
+async def put_blocks(url: str, directory: str, payloads: list[bytes]) -> float:
     async with AsyncClient(url, user="hdfs", inline_offer_bytes_max=0) as client:
 
         async def through_blocks() -> None:
-            for index in range(block_files):
-                await client.write_bytes(f"/put/blocks/f{index}", data, overwrite=False)
+            for index, data in enumerate(payloads):
+                await client.write_bytes(f"{directory}/f{index}", data, overwrite=False)
 
-        seconds = await timed(through_blocks)
-        rates.append(Rate("block path, one file at a time", 4 * KIB, 1, "put", block_files, seconds))
+        return await timed(through_blocks)
+
+
+def put_command(url: str, local: Path, target: str, *options: str) -> float:
+    """Seconds of `hopsfs dfs [options] -put LOCAL TARGET`, the whole command (process start included)."""
+    command = [sys.executable, "-m", "hopsfs.cli.main", "dfs", "-fs", url, *options, "-put", str(local)]
+    environment = {**os.environ, "HADOOP_USER_NAME": "hdfs"}
+    started = time.perf_counter()
+    done = subprocess.run([*command, target], capture_output=True, env=environment, check=False)
+    seconds = time.perf_counter() - started
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    return seconds
+
+
+def local_directory(root: Path, payloads: list[bytes]) -> Path:
+    root.mkdir(parents=True)
+    for index, data in enumerate(payloads):
+        (root / f"f{index}").write_bytes(data)
+    return root
+
+
+def batch_put(url: str, base: Path, files: int, block_files: int) -> list[Rate]:
+    """The put of `files` 4 KiB files, each method over the same files into fresh directories: in
+    batches against one call a file, twice in alternating order (neither always meets the larger
+    store), then the block path one at a time on `block_files` of them (it is the slow one), then
+    `hopsfs dfs -put DIR` end to end: a directory of `files` (batched) and, with -D dfs.replication=3,
+    which keeps every file on the one-by-one block path, a directory of `block_files`."""
+    payloads = put_payloads(files)
+    seconds = {True: 0.0, False: 0.0}
+    for round_index, order in enumerate(((True, False), (False, True))):
+        for batched in order:
+            directory = f"/put/{'batch' if batched else 'single'}-{round_index}"
+            seconds[batched] += asyncio.run(put_inline(url, directory, payloads, batched=batched))
+    rates = [
+        Rate(f"inline, batches of {BATCH_FILES}", 4 * KIB, 1, "put", 2 * files, seconds[True]),
+        Rate("inline, one call a file", 4 * KIB, 1, "put", 2 * files, seconds[False]),
+    ]
+    block_seconds = asyncio.run(put_blocks(url, "/put/blocks", payloads[:block_files]))
+    rates.append(Rate("block path, one file at a time", 4 * KIB, 1, "put", block_files, block_seconds))
+    batched_local = local_directory(base / "put-local" / "batched", payloads)
+    cli_seconds = put_command(url, batched_local, "/put/cli")
+    rates.append(Rate("`dfs -put DIR`", 4 * KIB, 1, "put", files, cli_seconds))
+    blocks_local = local_directory(base / "put-local" / "blocks", payloads[:block_files])
+    cli_seconds = put_command(url, blocks_local, "/put/cli-blocks", "-D", "dfs.replication=3")
+    rates.append(Rate("`dfs -D dfs.replication=3 -put DIR`", 4 * KIB, 1, "put", block_files, cli_seconds))
     return rates
 
 
@@ -182,7 +238,7 @@ def run(arguments: argparse.Namespace) -> list[Rate]:
                 for case in ("inline", "block path"):
                     rates.extend(asyncio.run(hopsfs_case(url, case, size, clients, arguments.files)))
                 rates.extend(local_case(base / "local", size, clients, arguments.files))
-        rates.extend(asyncio.run(batch_put(url, arguments.batch_files, arguments.files)))
+        rates.extend(batch_put(url, base, arguments.batch_files, arguments.files))
     finally:
         cluster.stop()
     return rates
@@ -209,12 +265,14 @@ def report(rates: list[Rate]) -> str:
                     f"| {local:,.0f} | {inline / block:.1f}x |"
                 )
     puts = [rate for rate in rates if rate.operation == "put"]
-    lines += ["", "| put of 4 KiB files | files | files per second | ÷ batch |", "|---|---|---|---|"]
+    lines += ["", "| put of 4 KiB files | files | files per second | ÷ batches |", "|---|---|---|---|"]
     batch_rate = puts[0].per_second
     for rate in puts:
         lines.append(
             f"| {rate.case} | {rate.files} | {rate.per_second:,.0f} | {batch_rate / rate.per_second:.1f}x |"
         )
+    ratio = batch_rate / puts[1].per_second
+    lines += ["", f"Batch put ÷ one by one (a createWithData call per file): **{ratio:.1f}x** (target: 20x)."]
     return "\n".join(lines) + "\n"
 
 

@@ -242,6 +242,9 @@ class LocalCluster:
         self.port = options.port
         # Datanodes report to this port; by default two above the client port (HDFS's 8022 for 8020).
         self.datanode_service_port = options.port + 2 if options.port else 0
+        # HDFS clients read small files here; with free ports each namenode takes its own (each
+        # names itself as their location), else they share port + 4.
+        self.transfer_port = options.port + 4 if options.port else 0
         self._ready: dict[str, re.Pattern[str]] = {}
         self.cdc_url: str | None = None
         self._stopping = threading.Event()
@@ -378,6 +381,8 @@ class LocalCluster:
                 "0",
                 "--datanode-port",
                 str(self.datanode_service_port),
+                "--transfer-port",
+                str(self.transfer_port),
                 *options.namenode_arguments,
             ),
         )

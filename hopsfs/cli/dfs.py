@@ -4,7 +4,7 @@
 
 Commands: -ls -mkdir -stat -mv -rm -rmdir -chmod -chown -chgrp -touchz -du -count -setfattr -getfattr
 -ln -test -put (-copyFromLocal) -get (-copyToLocal) -appendToFile -cat -head -tail -text -setrep
--help -usage (`hopsfs dfs -help` describes each). The namenode is the one -fs or
+-truncate -help -usage (`hopsfs dfs -help` describes each). The namenode is the one -fs or
 fs.defaultFS names, else HOPSFS_URL, else hopsfs://127.0.0.1:8020; a `hopsfs://host:port/path`
 argument uses its own namenode. Other -D keys are accepted and ignored, as Hadoop ignores keys it
 does not read. The user is HADOOP_USER_NAME, else the OS user; relative paths start at /user/<user>.
@@ -424,6 +424,14 @@ COMMANDS: dict[str, CommandSpec] = {
             "[-R] [-w] <rep> <path> ...",
             "Set the replication of files (of every file below a directory). -w waits until each\n"
             "block has exactly <rep> replicas (lowering it waits for extra replicas to be removed).",
+        ),
+        CommandSpec(
+            "-truncate",
+            content.truncate,
+            content.TRUNCATE_OPTIONS,
+            "[-w] <length> <path> ...",
+            "Truncate all files that match the specified file pattern to the specified length.\n"
+            "-w: Requests that the command wait for block recovery to complete, if necessary.",
         ),
         CommandSpec(
             "-help", help_command, HELP_OPTIONS, "[cmd ...]", "Describe the commands (all, or those named)."

@@ -16,47 +16,91 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from hopsfs.cli.dfs_context import CommandContext
 from hopsfs.cli.dfs_paths import DfsPath
-from hopsfs.client.small_file_calls import INLINE_OFFER_BYTES_MAX, small_file_batches
+from hopsfs.client import Client
+from hopsfs.client.small_file_calls import BATCH_BYTES_MAX, BATCH_FILES_MAX, INLINE_OFFER_BYTES_MAX
 from hopsfs.errors import HopsFSError
+from hopsfs.invariants import check
 
 BATCH_PUT_FILES_MIN = 100  # small files one local directory must hold before they go in batches
+check(
+    min(BATCH_FILES_MAX, BATCH_BYTES_MAX // INLINE_OFFER_BYTES_MAX) >= BATCH_PUT_FILES_MIN,
+    "a first batch holds BATCH_PUT_FILES_MIN small files whenever the directory has them",
+)
 LocalFile = tuple[str, DfsPath]
 Preserve = Callable[[DfsPath, os.stat_result], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SmallLocalFile:
+    remote: DfsPath
+    data: bytes
+    source_stat: os.stat_result
 
 
 def put_small_files(
     context: CommandContext, files: Sequence[LocalFile], *, overwrite: bool, preserve: Preserve | None
 ) -> list[LocalFile]:
     """Write the small regular files among `files` (one local directory's, into one remote directory)
-    in batches; the files left for the one-by-one path, in their order."""
+    in batches; the files left for the one-by-one path, in their order.
+
+    Read a batch ahead: the next batch's local files are read while the namenode creates the current
+    one, so at most two batches (2 x BATCH_BYTES_MAX) are held, however many files the directory has."""
     if not files or context.replication is not None or context.block_size is not None:
         return list(files)
-    small: dict[str, tuple[DfsPath, bytes, os.stat_result]] = {}
-    for local_path, remote in files:
-        loaded = _read_small(local_path)
-        if loaded is not None:
-            small[remote.path] = (remote, *loaded)
-    if len(small) < BATCH_PUT_FILES_MIN:
+    batches = _small_batches(files)
+    batch = next(batches, [])
+    if len(batch) < BATCH_PUT_FILES_MIN:
         return list(files)
-    written: set[str] = set()
     client = files[0][1].client
-    entries = [(path, data) for path, (_, data, _) in small.items()]
-    for batch in small_file_batches(entries):
-        try:
-            created = client.batch_create_with_data(batch, overwrite=overwrite)
-        except HopsFSError:
-            continue
-        if created is not None:
-            written.update(path for path, _ in batch)
+    written: dict[str, SmallLocalFile] = {}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-put") as sender:
+        while batch:
+            sending = sender.submit(_send, client, batch, overwrite)
+            upcoming = next(batches, [])
+            if sending.result():
+                written.update((entry.remote.path, entry) for entry in batch)
+            batch = upcoming
     if preserve is not None:
         for path in sorted(written):
-            remote, _, source_stat = small[path]
-            preserve(remote, source_stat)
+            preserve(written[path].remote, written[path].source_stat)
     return [(local_path, remote) for local_path, remote in files if remote.path not in written]
+
+
+def _small_batches(files: Sequence[LocalFile]) -> Iterator[list[SmallLocalFile]]:
+    """The small regular files among `files`, read lazily, in batches within BATCH_FILES_MAX files and
+    BATCH_BYTES_MAX bytes."""
+    batch: list[SmallLocalFile] = []
+    batch_bytes = 0
+    for local_path, remote in files:
+        loaded = _read_small(local_path)
+        if loaded is None:
+            continue
+        data, source_stat = loaded
+        if batch and (len(batch) == BATCH_FILES_MAX or batch_bytes + len(data) > BATCH_BYTES_MAX):
+            yield batch
+            batch, batch_bytes = [], 0
+        batch.append(SmallLocalFile(remote, data, source_stat))
+        batch_bytes += len(data)
+    if batch:
+        yield batch
+
+
+def _send(client: Client, batch: list[SmallLocalFile], overwrite: bool) -> bool:
+    """One batchCreateWithData call; False when nothing of it was created (any refusal or error:
+    its files then take the one-by-one path, which reports each problem as Hadoop does)."""
+    try:
+        created = client.batch_create_with_data(
+            [(entry.remote.path, entry.data) for entry in batch], overwrite=overwrite
+        )
+    except HopsFSError:
+        return False
+    return created is not None
 
 
 def _read_small(local_path: str) -> tuple[bytes, os.stat_result] | None:

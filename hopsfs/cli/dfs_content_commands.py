@@ -1,11 +1,12 @@
 """The `hopsfs dfs` commands that print file contents or change how they are stored: -cat, -head,
--tail, -text, -setrep.
+-tail, -text, -setrep, -truncate.
 
 Contents go to standard output as bytes, unchanged (-text alone decodes: a gzip file is printed
 decompressed). `-tail -f` keeps printing what is appended, polling every `TAIL_FOLLOW_INTERVAL_S`
 (Hadoop: 5 s; `-s SECONDS` sets it) until interrupted. `-setrep -w` waits until every block of each
 file has exactly the new number of replicas, asking the namenode every `SETREP_POLL_INTERVAL_S`
-(decreasing takes until the namenode removes the extra replicas).
+(decreasing takes until the namenode removes the extra replicas). `-truncate -w` waits, after every
+file was cut, for the block recoveries that finish cuts inside a block.
 """
 
 from __future__ import annotations
@@ -167,6 +168,59 @@ def _wait_for_replication(context: CommandContext, entry: DfsPath, replication: 
         context.stdout.flush()
         time.sleep(SETREP_POLL_INTERVAL_S)
     context.print(" done")
+
+
+# -- -truncate --------------------------------------------------------------------------------------
+
+TRUNCATE_OPTIONS = OptionSpec(flags=frozenset({"w"}), operands_min=2)
+
+
+def truncate(context: CommandContext, arguments: ParsedArguments) -> None:
+    """Cut files to a length, printing Hadoop's lines; with -w wait for the block recoveries that
+    finish cuts inside a block, after every file was asked."""
+    length_text, *texts = arguments.operands
+    length = _length(length_text)
+    recovering: list[DfsPath] = []
+    for operand in texts:
+        for item in context.expand(operand):
+            with context.attempt(item.display):
+                if _truncate_one(context, item, length, wait_later=arguments.has("w")):
+                    recovering.append(item)
+    for item in recovering:
+        context.print(f"Waiting for {item.display} ...")
+        with context.attempt(item.display):
+            try:
+                # Truncate is idempotent: asked again, the namenode answers for the running recovery.
+                item.client.truncate(item.path, length, wait=True)
+            except TimeoutError as error:
+                raise CommandFailure.for_path(item.display, str(error)) from error
+            context.print(f"Truncated {item.display} to length: {length}")
+
+
+def _truncate_one(context: CommandContext, item: DfsPath, length: int, *, wait_later: bool) -> bool:
+    """True when the file's cut waits for block recovery and the caller waits for it."""
+    _require_file(item)
+    size = _status(item).size
+    if length > size:
+        raise CommandFailure.for_path(
+            item.display,
+            f"Cannot truncate to a larger file size. Current size: {size}, truncate size: {length}.",
+        )
+    if item.client.truncate(item.path, length, wait=False):
+        context.print(f"Truncated {item.display} to length: {length}")
+        return False
+    if not wait_later:
+        context.print(
+            f"Truncating {item.display} to length: {length}. "
+            "Wait for block recovery to complete before further updating this file."
+        )
+    return wait_later
+
+
+def _length(value: str) -> int:
+    if not value.isdigit():
+        raise UsageError(f"Illegal length, a non-negative integer expected: {value}")
+    return int(value)
 
 
 # -- shared -----------------------------------------------------------------------------------------

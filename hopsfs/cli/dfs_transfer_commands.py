@@ -147,7 +147,8 @@ def _put_stream(
         raise CommandFailure.for_path(target.display, "File exists")
     written_path = target.path if options.direct else target.path + COPYING_SUFFIX
     try:
-        output = target.client.create(
+        # A small file ends up in the metadata store, one call at close (hopsfs client streams).
+        output = target.client.create_inline_first(
             written_path,
             overwrite=True,
             create_parent=False,

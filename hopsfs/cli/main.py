@@ -226,6 +226,13 @@ def _add_block_manager_options(command: argparse.ArgumentParser) -> None:
         help="gRPC port datanodes register and report to (default: --port + 2, as HDFS's 8022 for 8020; "
         "a free port when --port is 0)",
     )
+    command.add_argument(
+        "--transfer-port",
+        type=int,
+        default=None,
+        help="DataTransferProtocol port where HDFS clients read small files stored in the metadata store "
+        "(default: --port + 4; a free port when --port is 0)",
+    )
     command.add_argument("--heartbeat-interval-ms", type=int, default=3_000, help="datanode heartbeat period")
     command.add_argument(
         "--dead-datanode-ms", type=int, default=630_000, help="silence after which a datanode is dead"
@@ -253,10 +260,11 @@ def _add_block_manager_options(command: argparse.ArgumentParser) -> None:
     )
 
 
-def _datanode_port(asked: int | None, client_port: int) -> int:
+def _port_beside(asked: int | None, client_port: int, offset: int) -> int:
+    """A namenode service's port: as asked, else `offset` above the client port (0 stays 0: free)."""
     if asked is not None:
         return asked
-    return client_port + 2 if client_port else 0
+    return client_port + offset if client_port else 0
 
 
 def _namenode(arguments: argparse.Namespace) -> int:
@@ -281,7 +289,8 @@ def _namenode(arguments: argparse.Namespace) -> int:
             inline_reads={"auto": None, "always": True, "never": False}[arguments.inline_reads],
             format_if_empty=arguments.format,
             metrics_port=arguments.metrics_port,
-            datanode_port=_datanode_port(arguments.datanode_port, arguments.port),
+            datanode_port=_port_beside(arguments.datanode_port, arguments.port, 2),
+            transfer_port=_port_beside(arguments.transfer_port, arguments.port, 4),
             housekeeping_interval_ms=arguments.housekeeping_interval_ms,
             block_config=block_config,
         )

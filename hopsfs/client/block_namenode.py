@@ -59,6 +59,11 @@ class BlockNamenode(Protocol):
         """complete: True once the file is closed; False while its last block lacks replicas."""
         ...
 
+    async def complete_with_data(self, path: str, file_id: int, data: bytes) -> bool:
+        """completeWithData (hopsfs): close the file, which has no block, with `data` stored in the
+        metadata store; False when the namenode keeps files this size in blocks (file still open)."""
+        ...
+
     async def update_block_for_pipeline(self, block: ExtendedBlock) -> LocatedBlock:
         """updateBlockForPipeline: the block with a new generation stamp for a rebuilt pipeline."""
         ...

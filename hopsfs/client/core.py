@@ -32,6 +32,7 @@ from hopsfs.client.file_streams import FileStreams
 from hopsfs.client.rpc import ConnectionLost, RpcConnection
 from hopsfs.client.small_file_calls import INLINE_OFFER_BYTES_MAX, SmallFileCalls
 from hopsfs.client.stream_settings import DEFAULT_STREAM_SETTINGS, StreamSettings
+from hopsfs.client.truncate_calls import TruncateCalls
 from hopsfs.config import current_user
 from hopsfs.errors import FileNotFound, NamenodeUnavailable, OutcomeUnknown, TransientError
 from hopsfs.protocol import hdfs_values
@@ -55,7 +56,7 @@ DOMAIN_SOCKET_ENV = "HOPSFS_DOMAIN_SOCKET"
 SERVER_DEFAULTS_VALIDITY_S = 3600.0
 
 
-class AsyncClient(BlockCalls, SmallFileCalls, FileStreams):
+class AsyncClient(BlockCalls, SmallFileCalls, TruncateCalls, FileStreams):
     def __init__(
         self,
         url: str | None = None,
@@ -341,7 +342,7 @@ class AsyncClient(BlockCalls, SmallFileCalls, FileStreams):
 
     # -- calls, retries, failover ---------------------------------------------------------------
 
-    async def _call(self, method: str, request: Message, response_type: type[Message]) -> Message:
+    async def _call(self, method: str, request: Message | bytes, response_type: type[Message]) -> Message:
         idempotent = method not in AT_MOST_ONCE_METHODS
         # One id for every attempt of this call: the namenodes' retry cache recognizes a re-sent
         # at-most-once call by (client id, call id) and answers it without running it twice.

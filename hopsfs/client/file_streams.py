@@ -11,6 +11,7 @@ from hopsfs.client.data_context import DataContext
 from hopsfs.client.inline_input_stream import InlineInputStream
 from hopsfs.client.input_stream import AsyncInputStream
 from hopsfs.client.output_stream import PERMISSION_DEFAULT, AsyncOutputStream, check_block_size
+from hopsfs.client.small_output_stream import SmallFileOutputStream, WriteStream
 from hopsfs.errors import FileAlreadyExists, FileNotFound
 from hopsfs.types import FileStatus
 
@@ -39,16 +40,16 @@ class FileStreams:
 
     async def open(
         self, path: str, mode: str = "rb", *, buffer_size: int | None = None
-    ) -> AsyncInputStream | AsyncOutputStream:
+    ) -> AsyncInputStream | WriteStream:
         """A stream on `path`: "rb" reads (buffer_size = read-ahead bytes, default 4 MiB); "wb"
         creates or truncates; "xb" creates and fails if the file exists; "ab" appends, creating the
-        file if it does not exist (as Python's open does)."""
+        file if it does not exist (as Python's open does). "wb" and "xb" hold back up to
+        `inline_offer_bytes_max` bytes: a file that small is completed with them stored in the
+        metadata store (small_output_stream.py); a larger one goes to blocks as it grows."""
         if mode in READ_MODES:
             return await self.open_input(path, buffer_size=buffer_size)
-        if mode == "wb":
-            return await self.create(path, overwrite=True)
-        if mode == "xb":
-            return await self.create(path, overwrite=False)
+        if mode in ("wb", "xb"):
+            return await self.create_inline_first(path, overwrite=mode == "wb")
         if mode == "ab":
             return await self._append_or_create(path)
         raise ValueError(f"invalid mode {mode!r}: use 'rb', 'wb', 'xb' or 'ab'")
@@ -82,6 +83,31 @@ class FileStreams:
             permission=permission,
             create_parent=create_parent,
         )
+
+    async def create_inline_first(
+        self,
+        path: str,
+        *,
+        overwrite: bool = False,
+        replication: int | None = None,
+        block_size: int | None = None,
+        permission: int = PERMISSION_DEFAULT,
+        create_parent: bool = True,
+    ) -> WriteStream:
+        """`create`, with the bytes held back while they fit `inline_offer_bytes_max`: a file that
+        stays that small is completed with them stored in the metadata store, one call and no
+        datanode (small_output_stream.py); a larger one goes to blocks as it grows."""
+        stream = await self.create(
+            path,
+            overwrite=overwrite,
+            replication=replication,
+            block_size=block_size,
+            permission=permission,
+            create_parent=create_parent,
+        )
+        if self.inline_offer_bytes_max <= 0:
+            return stream
+        return SmallFileOutputStream(stream, offer_bytes_max=self.inline_offer_bytes_max)
 
     async def append(self, path: str) -> AsyncOutputStream:
         """The existing file `path` open for writing at its end (FileNotFound if it does not exist).

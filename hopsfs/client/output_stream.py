@@ -26,6 +26,7 @@ from hopsfs.client.data_context import DataContext
 from hopsfs.client.data_streamer import DataStreamer
 from hopsfs.client.write_packets import Packetizer
 from hopsfs.errors import InvalidArgument, NotEnoughReplicas, PipelineFailed
+from hopsfs.invariants import check
 from hopsfs.protocol.dtp_checksum import ChecksumSpec, ChecksumType
 from hopsfs.protocol.located_blocks import ExtendedBlock, LocatedBlock
 from hopsfs.types import FileStatus
@@ -165,6 +166,22 @@ class AsyncOutputStream:
             raise
         finally:
             self._forget()
+
+    async def close_with_inline_data(self, data: bytes) -> bool:
+        """Close a file nothing was written to yet with `data` stored in the metadata store, in one
+        namenode call; False (the stream still open, nothing sent) when the namenode keeps files
+        this size in blocks: then write `data` and close as usual."""
+        self._check_open()
+        check(self._position == 0, "an inline close needs a new file nothing was written to")
+        if not await self._context.namenode.complete_with_data(self.path, self.file_id, bytes(data)):
+            return False
+        self._closed = True
+        self._position = len(data)
+        try:
+            await self._streamer.close()  # nothing was queued: no block, no datanode
+        finally:
+            self._forget()
+        return True
 
     async def abort(self, reason: str | None = None) -> None:
         """Stop writing without completing the file. With a `reason` (the client shutting down under

@@ -106,15 +106,16 @@ class RpcConnection(asyncio.Protocol):
     async def call(
         self,
         method: str,
-        request: Message,
+        request: Message | bytes,
         response_type: type[Message],
         timeout_s: float,
         *,
         call_id: int | None = None,
         retry_count: int = 0,
     ) -> Message:
-        """Send one call and wait for its answer. `call_id` None lets the connection pick one; a client
-        that re-sends a call passes the id it used before and how many times it sent it."""
+        """Send one call and wait for its answer; `request` may come serialized already (a batch of
+        small files is encoded by hand). `call_id` None lets the connection pick one; a client that
+        re-sends a call passes the id it used before and how many times it sent it."""
         if not self.is_open:
             raise ConnectionLost(self._closed_reason or "connection closed", sent=False)
         call_id, frame = self._codec.send_call(method, request, call_id=call_id, retry_count=retry_count)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from google.protobuf.message import Message
 
 from hopsfs.errors import RemoteError
-from hopsfs.protocol import hdfs_values
+from hopsfs.protocol import hdfs_values, small_file_wire
 from hopsfs.protocol.proto import small_files_pb2 as pb
 from hopsfs.types import FileStatus
 
@@ -35,11 +35,11 @@ class SmallFileCalls:
     # from then on this client writes and reads every file the HDFS way.
     small_file_extension = True
 
-    async def _call(self, method: str, request: Message, response_type: type[Message]) -> Message:
+    async def _call(self, method: str, request: Message | bytes, response_type: type[Message]) -> Message:
         raise NotImplementedError
 
     async def _extension_call(
-        self, method: str, request: Message, response_type: type[Message]
+        self, method: str, request: Message | bytes, response_type: type[Message]
     ) -> Message | None:
         """`_call` for a small-file method; None when the namenode does not speak the extension."""
         if not self.small_file_extension:
@@ -65,6 +65,16 @@ class SmallFileCalls:
             return None
         return hdfs_values.status_from_proto(response.fs, path)
 
+    async def complete_with_data(self, path: str, file_id: int, data: bytes) -> bool:
+        """Close this client's open file, which has no block yet, with `data` stored inline; False
+        when the namenode keeps files this size in blocks or has no small-file extension (the file
+        is still open: write `data` through blocks and complete it)."""
+        request = pb.CompleteWithDataRequestProto(
+            src=path, clientName=self.client_name, fileId=file_id, data=bytes(data)
+        )
+        response = await self._extension_call("completeWithData", request, pb.CompleteWithDataResponseProto)
+        return response is not None and bool(response.stored)
+
     async def read_with_metadata(self, path: str) -> tuple[FileStatus, bytes | None]:
         """The file's status and, when it is stored inline, its bytes (None: read its blocks)."""
         request = pb.ReadWithMetadataRequestProto(src=path)
@@ -89,10 +99,8 @@ class SmallFileCalls:
         (then none was created)."""
         if not 0 < len(files) <= BATCH_FILES_MAX:
             raise ValueError(f"a batch holds 1 to {BATCH_FILES_MAX} files, not {len(files)}")
-        mode = permission & ~self.umask
-        request = pb.BatchCreateWithDataRequestProto(
-            files=[pb.SmallFileProto(src=path, data=bytes(data), permission=mode) for path, data in files],
-            overwrite=overwrite,
+        request = small_file_wire.batch_create_request(
+            files, permission=permission & ~self.umask, overwrite=overwrite
         )
         response = await self._extension_call(
             "batchCreateWithData", request, pb.BatchCreateWithDataResponseProto

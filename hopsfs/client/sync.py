@@ -215,6 +215,30 @@ class Client:
         )
         return OutputStream(stream, self._loop)
 
+    def create_inline_first(
+        self,
+        path: str,
+        *,
+        overwrite: bool = False,
+        replication: int | None = None,
+        block_size: int | None = None,
+        permission: int = PERMISSION_DEFAULT,
+        create_parent: bool = True,
+    ) -> OutputStream:
+        """`create`, with a file that stays within the inline offer (64 KiB) completed with its
+        bytes stored in the metadata store instead of going to datanodes."""
+        stream = self._run(
+            self.async_client.create_inline_first(
+                path,
+                overwrite=overwrite,
+                replication=replication,
+                block_size=block_size,
+                permission=permission,
+                create_parent=create_parent,
+            )
+        )
+        return OutputStream(stream, self._loop)
+
     def append(self, path: str) -> OutputStream:
         """The existing file open for writing at its end (FileNotFound if missing)."""
         return OutputStream(self._run(self.async_client.append(path)), self._loop)
@@ -249,6 +273,13 @@ class Client:
     def set_inline_threshold(self, path: str, threshold_bytes: int | None) -> None:
         """The directory's small-file threshold (0: blocks only; None: inherit again)."""
         self._run(self.async_client.set_inline_threshold(path, threshold_bytes))
+
+    def truncate(self, path: str, length: int, *, wait: bool = True) -> bool:
+        """Cut the file to `length` bytes; with `wait`, return once block recovery closed it."""
+        return self._run(self.async_client.truncate(path, length, wait=wait))
+
+    def is_file_closed(self, path: str) -> bool:
+        return self._run(self.async_client.is_file_closed(path))
 
     def recover_lease(self, path: str) -> bool:
         """Ask the namenode to close a file its writer left open; True once it is closed."""

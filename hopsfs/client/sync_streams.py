@@ -20,7 +20,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from hopsfs.client.input_stream import AsyncInputStream
-from hopsfs.client.output_stream import AsyncOutputStream
+from hopsfs.client.small_output_stream import WriteStream
 from hopsfs.errors import PipelineFailed
 
 _T = TypeVar("_T")
@@ -111,7 +111,7 @@ class InputStream(_LoopBound):
 class OutputStream(_LoopBound):
     """A file on hopsfs open for writing: bytes go out in packets through a datanode pipeline."""
 
-    def __init__(self, stream: AsyncOutputStream, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, stream: WriteStream, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__(loop)
         self._stream = stream
 
@@ -120,7 +120,7 @@ class OutputStream(_LoopBound):
         return self._stream.path
 
     @property
-    def async_stream(self) -> AsyncOutputStream:
+    def async_stream(self) -> WriteStream:
         return self._stream
 
     def writable(self) -> bool:

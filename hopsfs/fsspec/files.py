@@ -4,9 +4,10 @@ fsspec's `AbstractBufferedFile` owns buffering, seek/tell and the read cache (`c
 "readahead" by default, "blockcache", "bytes", ...); this class supplies the transfers:
 - reading: one input stream opened with the file (so a missing file or a directory fails at open),
   and `_fetch_range` as a positional read on it (`read_at`: no read-ahead task, no position);
-- writing ("wb", "xb", "ab"): the output stream is created at open, so "xb" on an existing file
+- writing ("wb", "xb", "ab"): the output stream is opened with the file, so "xb" on an existing file
   raises FileExistsError there and not at the first flush; each buffer of `block_size` bytes goes
-  to the stream, and close completes the file (or aborts it when completing fails).
+  to the stream, and close completes the file (or aborts it when completing fails). "wb" and "xb"
+  create a small file with its bytes in one call at close (hopsfs/client/small_output_stream.py).
 Every call runs on the filesystem's loop; errors come back as builtins (`hopsfs.fsspec.errors`).
 `autocommit=False` (fsspec transactions) is refused: a hopsfs write goes straight to its file.
 """
@@ -21,7 +22,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from fsspec.asyn import sync
 from fsspec.spec import AbstractBufferedFile
 
-from hopsfs.client import AsyncClient, AsyncInputStream, AsyncOutputStream
+from hopsfs.client import AsyncClient, AsyncInputStream
+from hopsfs.client.small_output_stream import WriteStream
 from hopsfs.errors import HopsFSError
 from hopsfs.fsspec.errors import translated
 
@@ -55,7 +57,7 @@ class HopsFile(AbstractBufferedFile):
             raise ValueError(f"invalid mode {mode!r}: hopsfs files open as {sorted(MODES)}")
         if not autocommit:
             raise NotImplementedError("hopsfs writes go straight to their file: autocommit=False is refused")
-        self._stream: AsyncInputStream | AsyncOutputStream = sync(fs.loop, _open_stream, fs, path, mode)
+        self._stream: AsyncInputStream | WriteStream = sync(fs.loop, _open_stream, fs, path, mode)
         size = self._stream.length if isinstance(self._stream, AsyncInputStream) else None
         try:
             super().__init__(
@@ -64,7 +66,7 @@ class HopsFile(AbstractBufferedFile):
         except BaseException:
             self._run(self._stream.abort())
             raise
-        if isinstance(self._stream, AsyncOutputStream):
+        if not isinstance(self._stream, AsyncInputStream):
             self.loc = self._stream.tell()  # "ab" continues at the file's end
 
     def _fetch_range(self, start: int, end: int) -> bytes:
@@ -78,7 +80,7 @@ class HopsFile(AbstractBufferedFile):
 
     def _upload_chunk(self, final: bool = False) -> bool:
         stream = self._stream
-        if not isinstance(stream, AsyncOutputStream):
+        if isinstance(stream, AsyncInputStream):
             raise ValueError("File not in write mode")
         self._run(_write(stream, self.buffer.getvalue(), final))
         return True
@@ -105,7 +107,7 @@ class HopsFile(AbstractBufferedFile):
         blocking on the loop would deadlock, so the rest runs as a task of that loop."""
         self.closed = True
         stream = self._stream
-        if isinstance(stream, AsyncOutputStream) and not self.forced:
+        if not isinstance(stream, AsyncInputStream) and not self.forced:
             finish = _write(stream, self.buffer.getvalue(), final=True)
         else:
             finish = stream.abort()
@@ -121,13 +123,13 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-async def _open_stream(fs: HopsFileSystem, path: str, mode: str) -> AsyncInputStream | AsyncOutputStream:
+async def _open_stream(fs: HopsFileSystem, path: str, mode: str) -> AsyncInputStream | WriteStream:
     return await open_stream(fs._client(), path, mode)
 
 
 async def open_stream(
     client: AsyncClient, path: str, mode: str, *, buffer_size: int | None = None
-) -> AsyncInputStream | AsyncOutputStream:
+) -> AsyncInputStream | WriteStream:
     """`client.open(path, mode)` with builtin errors, and IsADirectoryError for a directory where
     the namenode answers as HDFS does (reading one: FileNotFound "Path is not a file"; overwriting
     one: FileAlreadyExists). Only a failed open pays the extra stat."""
@@ -153,7 +155,7 @@ async def _read_at(stream: AsyncInputStream, offset: int, size: int) -> bytes:
         return await stream.read_at(offset, size)
 
 
-async def _write(stream: AsyncOutputStream, data: bytes, final: bool) -> None:
+async def _write(stream: WriteStream, data: bytes, final: bool) -> None:
     with translated(stream.path):
         if data:
             await stream.write(data)

@@ -48,6 +48,7 @@ from hopsfs.protocol.ipc_wire import (
     delimited,
     encode_frame,
     encode_preamble,
+    encode_varint,
     parse_proto,
     read_delimited,
     read_exact_body,
@@ -167,10 +168,14 @@ class ClientConnection(IpcConnection):
             declaringClassProtocolName=protocol_name or self._protocol_name,
             clientProtocolVersion=protocol_version,
         )
+        body = serialize(request)
+        # The body's length prefix as its own part: a large body (a batch of small files, MiBs) is
+        # copied once, into the frame, not first into a delimited copy of itself.
         parts = [
             delimited(header.SerializeToString()),
             delimited(method.SerializeToString()),
-            delimited(serialize(request)),
+            encode_varint(len(body)),
+            body,
         ]
         frame = encode_frame(parts, self._frame_size_bytes_max)
         self._pending.add(call_id)

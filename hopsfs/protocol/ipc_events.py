@@ -79,7 +79,8 @@ class Call:
     method_name: str
     protocol_name: str
     protocol_version: int
-    request_bytes: bytes
+    # A view of the received frame (not copied out of it), or b"" for a call without a body.
+    request_bytes: bytes | memoryview
     # The caller context the client sent (hopsfs: its application id), at most CALLER_CONTEXT_CHARS_MAX.
     caller_context: str | None = None
 

@@ -245,6 +245,12 @@ class BlockDal:
         rows = self._fetch_all(statement.text, statement.bind({"holder": holder, "limit": limit}))
         return [int(inode_id) for (inode_id,) in rows]
 
+    def read_truncating_inodes(self, limit: int) -> list[int]:
+        """Files whose truncate inside a block waits for its recovery (ops/truncate.py)."""
+        statement = self._statements.fixed("block_truncations.first")
+        rows = self._fetch_all(statement.text, statement.bind({"limit": limit}))
+        return [int(row[0]) for row in rows]
+
     def delete_lease_holder(self, holder: str) -> None:
         statement = self._statements.fixed("leases.delete")
         self._execute(statement.text, statement.bind({"holder": holder}))

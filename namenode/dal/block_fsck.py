@@ -4,7 +4,8 @@ Checked: every block has its lookup row and belongs to a live file, at consecuti
 file's blocks are all COMPLETE and its length is their sum; only the last block of an open file may
 still be written; where locations live by state (block_state.py): `replicas` only for COMPLETE blocks,
 expected locations only for blocks not yet complete; no replica both good and corrupt; every replica,
-expected location, corrupt replica, queued block and copy in flight belongs to an existing block.
+expected location, corrupt replica, queued block and copy in flight belongs to an existing block; a
+pending truncate (block_truncations) names an open file's block.
 """
 
 from __future__ import annotations
@@ -58,6 +59,13 @@ def check_blocks(connection: Any) -> list[str]:
     }
     for what, keys in hanging.items():
         problems.extend(f"{what} of missing blk_{key[1]} (inode {key[0]})" for key in keys - by_key.keys())
+    if inspect(connection).has_table(schema.block_truncations.name):
+        for row in rows("SELECT inode_id, block_id FROM block_truncations"):
+            owner = files.get(row.inode_id)
+            if owner is None or not owner.under_construction or (row.inode_id, row.block_id) not in by_key:
+                problems.append(
+                    f"truncation of blk_{row.block_id} (inode {row.inode_id}) is not of an open file"
+                )
     return problems
 
 

@@ -21,6 +21,7 @@ _TABLES: tuple[Table, ...] = (
     schema.block_lookup,
     schema.replicas,
     *schema.BLOCK_MANAGER_TABLES,
+    schema.block_truncations,
 )
 # Key-column combinations rows are selected or deleted by, per table, as IN lists.
 _IN_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -31,6 +32,7 @@ _IN_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
     "corrupt_replicas": (("inode_id",), ("inode_id", "block_id")),
     "under_replicated_blocks": (("inode_id",), ("inode_id", "block_id")),
     "pending_replications": (("inode_id",), ("inode_id", "block_id")),
+    "block_truncations": (("inode_id",),),
 }
 LOCKS = ("none", "write")
 
@@ -220,6 +222,11 @@ _SPECIFIC: dict[str, Callable[[], ClauseElement]] = {
         .limit(bindparam("limit"))
     ),
     "leases.delete": lambda: delete(schema.leases).where(schema.leases.c.holder == bindparam("holder")),
+    "block_truncations.first": lambda: (
+        select(*schema.block_truncations.c)
+        .order_by(schema.block_truncations.c.inode_id)
+        .limit(bindparam("limit"))
+    ),
     "lease_paths.of_holder": lambda: (
         select(schema.lease_paths.c.inode_id)
         .where(schema.lease_paths.c.holder == bindparam("holder"))

@@ -17,6 +17,11 @@ from namenode.dal.statements import IN_LIST_SIZES, Statement, StatementCache
 
 CHUNKED = len(schema.INLINE_TIER_BYTES_MAX)  # the "tier" of files kept as chunk rows in inline_data
 _IN_LIST_MAX = IN_LIST_SIZES[-1]
+# Data bytes in one executemany: a batch of small files writes up to BATCH_BYTES_MAX (32 MiB) at once,
+# and a MySQL driver may send an executemany as one packet, which max_allowed_packet (16 MiB by
+# default on MariaDB) refuses.
+INSERT_BYTES_MAX = 4 * 1024 * 1024
+check(INSERT_BYTES_MAX >= schema.INLINE_CHUNK_BYTES, "a chunk row fits in one insert")
 
 
 def inline_tier_of(size: int) -> int | None:
@@ -29,6 +34,20 @@ def inline_tier_of(size: int) -> int | None:
         if size <= bytes_max:
             return tier
     return CHUNKED
+
+
+def _parts_by_bytes(parameters: list[dict[str, object]]) -> list[list[dict[str, object]]]:
+    """Rows cut into runs of at most INSERT_BYTES_MAX bytes of data (at least one row each)."""
+    parts: list[list[dict[str, object]]] = [[]]
+    part_bytes = 0
+    for values in parameters:
+        size = len(values["data"])  # type: ignore[arg-type]
+        if parts[-1] and part_bytes + size > INSERT_BYTES_MAX:
+            parts.append([])
+            part_bytes = 0
+        parts[-1].append(values)
+        part_bytes += size
+    return parts
 
 
 def inline_chunks(data: bytes) -> list[bytes]:
@@ -61,7 +80,8 @@ class InlineDal:
                 by_tier[tier].append({"inode_id": inode_id, "data": data})
         for tier, parameters in sorted(by_tier.items()):
             name = "inline.chunks.insert" if tier == CHUNKED else tier_name("insert", tier)
-            self._execute_many(self._statements.fixed(name), parameters)
+            for part in _parts_by_bytes(parameters):
+                self._execute_many(self._statements.fixed(name), part)
 
     def read_inline_data(self, inode_id: int, size: int) -> bytes:
         """The bytes of an inline file of `size` bytes; raises InvariantViolation when they are not

@@ -133,10 +133,12 @@ class DalSession(BlockDal, InlineDal):
         return int(self._fetch_all(statement.text, parameters)[0][0])
 
     def insert_inodes(self, rows: Iterable[InodeRow]) -> None:
-        self._execute_many(self._statements.fixed("insert_inode"), [_row_dict(row) for row in rows])
+        statement = self._statements.fixed("insert_inode")
+        self._execute_bound(statement.text, [statement.bind_attributes(row) for row in rows])
 
     def update_inodes(self, rows: Iterable[InodeRow]) -> None:
-        self._execute_many(self._statements.fixed("update_inode"), [_row_dict(row) for row in rows])
+        statement = self._statements.fixed("update_inode")
+        self._execute_bound(statement.text, [statement.bind_attributes(row) for row in rows])
 
     def delete_inodes(self, keys: Iterable[InodeKey]) -> None:
         parameters = [{"partition_id": key[0], "parent_id": key[1], "name": key[2]} for key in keys]
@@ -280,14 +282,17 @@ class DalSession(BlockDal, InlineDal):
             self._reraise(error)
 
     def _execute_many(self, statement: Statement, parameters: Sequence[dict[str, object]]) -> None:
-        if not parameters:
+        self._execute_bound(statement.text, [statement.bind(values) for values in parameters])
+
+    def _execute_bound(self, text: str, bound: Sequence[tuple[object, ...]]) -> None:
+        """`text` once per tuple of positional parameters: one executemany."""
+        if not bound:
             return
-        bound = [statement.bind(values) for values in parameters]
         try:
             if len(bound) == 1:
-                self._cursor.execute(statement.text, bound[0])
+                self._cursor.execute(text, bound[0])
             else:
-                self._cursor.executemany(statement.text, bound)
+                self._cursor.executemany(text, bound)
         except Exception as error:
             self._reraise(error)
 
@@ -302,7 +307,3 @@ class DalSession(BlockDal, InlineDal):
         if is_driver_error(error):
             raise translate_driver_error(error) from error
         raise error
-
-
-def _row_dict(row: InodeRow) -> dict[str, object]:
-    return dict(zip(schema.INODE_COLUMNS, row.values(), strict=True))

@@ -237,6 +237,7 @@ def _add_inline_data(engine: Engine) -> None:
     # `inline_data` exists since version 1 (never written before 4); the tiers and policies are new.
     for table in schema.INLINE_TABLES:
         table.create(engine, checkfirst=True)
+    schema.block_truncations.create(engine, checkfirst=True)
 
 
 # _UPGRADE_STEPS[n] turns a version-n store into a version-(n + 1) one.

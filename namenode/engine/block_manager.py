@@ -267,6 +267,10 @@ class BlockManager:
             context, lambda tx: tx.session.read_lease_path_inodes(RECOVERY_LEASE_HOLDER, limit)
         )
         work.extend((inode_id, None) for inode_id in recovering)
+        # A truncate inside a block keeps its client's lease, however fresh: its recovery runs now.
+        truncating = self._read(context, lambda tx: tx.session.read_truncating_inodes(limit))
+        listed = {inode_id for inode_id, _ in work}
+        work.extend((inode_id, None) for inode_id in truncating if inode_id not in listed)
         return work[:limit]
 
     # -- plumbing -------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from namenode.ops import (
     corrupt,
     create,
     delete,
+    inline_blocks,
     lease_recovery,
     leases,
     pipeline,
@@ -76,6 +77,9 @@ class Namespace(SmallFileOperations):
         )
         # The datanode side and housekeeping, on the same context (allocators, clock, config).
         self.block_manager = BlockManager(self.context, settings["block_pool_id"])
+        # Where HDFS clients read small files stored inline: this process's transfer server
+        # (namenode/inline_block_server.py), set once it listens; None while none runs.
+        self.inline_block_location: DatanodeInfo | None = None
 
     @property
     def block_pool_id(self) -> str:
@@ -239,7 +243,9 @@ class Namespace(SmallFileOperations):
             return run_transaction(
                 self.context,
                 caller,
-                lambda tx: block_locations.get_block_locations(tx, path, offset, length, client_host),
+                lambda tx: block_locations.get_block_locations(
+                    tx, path, offset, length, client_host, inline_location=self.inline_block_location
+                ),
                 write=False,
             )
         except block_locations.OpenFile:
@@ -247,11 +253,27 @@ class Namespace(SmallFileOperations):
                 self.context,
                 caller,
                 lambda tx: block_locations.get_block_locations(
-                    tx, path, offset, length, client_host, snapshot=True
+                    tx,
+                    path,
+                    offset,
+                    length,
+                    client_host,
+                    snapshot=True,
+                    inline_location=self.inline_block_location,
                 ),
                 write=False,
                 snapshot=True,
             )
+
+    def read_inline_block(self, block_id: int) -> inline_blocks.InlineBlockData:
+        """The bytes behind an inline file's block id, for the transfer server (no caller: like a
+        datanode, it serves any block whose id it is given)."""
+        return run_transaction(
+            self.context,
+            Caller(self.context.superuser),
+            lambda tx: inline_blocks.read_inline_block(tx, block_id),
+            write=False,
+        )
 
     def append(
         self, caller: Caller, path: str, holder: str, retry: RetryKey | None = None

@@ -24,6 +24,7 @@ from hopsfs.errors import InvariantViolation
 from hopsfs.invariants import check
 from hopsfs.types import FileStatus, InodeKind, RetryKey
 from namenode.block_entities import Block, DatanodeInfo, LocatedBlock
+from namenode.small_file_values import BatchCreated, InlineCreated
 
 if TYPE_CHECKING:  # txn imports this module to wrap operations
     from namenode.engine.txn import Transaction
@@ -57,6 +58,12 @@ def encode_result(value: object) -> bytes:
         document: dict[str, object] = {"value": value}
     elif isinstance(value, FileStatus):
         document = {"status": _status_fields(value)}
+    elif isinstance(value, InlineCreated):
+        status = None if value.status is None else _status_fields(value.status)
+        document = {"inline_created": {"status": status, "threshold": value.threshold_bytes}}
+    elif isinstance(value, BatchCreated):
+        # Ids only: a thousand statuses would outgrow an entry; a replay reads them again.
+        document = {"batch_created": value.inode_ids}
     elif _is_append_result(value):
         status, located = value  # type: ignore[misc]
         block = None if located is None else dataclasses.asdict(located)
@@ -72,6 +79,12 @@ def decode_result(payload: bytes) -> object:
     document = json.loads(payload)
     if "status" in document:
         return _status(document["status"])
+    if "inline_created" in document:
+        created = document["inline_created"]
+        status = None if created["status"] is None else _status(created["status"])
+        return InlineCreated(status, int(created["threshold"]))
+    if "batch_created" in document:
+        return BatchCreated(None, [int(inode_id) for inode_id in document["batch_created"]])
     if "append" in document:
         block = document["append"]["block"]
         return _status(document["append"]["status"]), None if block is None else _located_block(block)

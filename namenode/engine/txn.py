@@ -90,7 +90,9 @@ class Transaction:
         self._deleted_inode_ids: list[int] = []
         # Small files (schema v4): bytes to store, (inode id, size) rows to drop, directories whose
         # small-file policy goes with them.
-        self._inline_inserts: list[tuple[int, bytes]] = []
+        # By inode id: a file created and then replaced in one transaction (a batch naming a path
+        # twice, with overwrite) must not leave the first one's bytes behind.
+        self._inline_inserts: dict[int, bytes] = {}
         self._inline_deletes: list[tuple[int, int | None]] = []
         self._policy_deletes: list[int] = []
         self._deleted_chunk_ids: list[int] = []
@@ -242,6 +244,7 @@ class Transaction:
             self._updated.pop(row.key, None)
             self._deleted[row.key] = row
         self._deleted_inode_ids.append(row.id)
+        self._inline_inserts.pop(row.id, None)
         if row.file_stored_in_db:
             # A small file being moved to blocks counts its blocks in `size`: drop every tier.
             self._inline_deletes.append((row.id, None if row.under_construction else row.size))
@@ -255,7 +258,10 @@ class Transaction:
 
     def move(self, row: InodeRow, new_parent_id: int, new_name: str) -> InodeRow:
         """The row re-keyed under a new parent/name (a rename changes the primary key)."""
+        pending_data = self._inline_inserts.get(row.id)
         self.delete(row)
+        if pending_data is not None:
+            self._inline_inserts[row.id] = pending_data
         self._deleted_inode_ids.pop()  # the inode lives on under its new key, with its data
         if row.file_stored_in_db:
             self._inline_deletes.pop()
@@ -281,7 +287,7 @@ class Transaction:
         written at flush with the inode: the file and its bytes commit together."""
         check(row.is_file, "only a file holds inline data")
         check(row.file_stored_in_db == 1 and row.size == len(data), "an inline file's size is its bytes")
-        self._inline_inserts.append((row.id, data))
+        self._inline_inserts[row.id] = data
 
     def drop_inline_data(self, row: InodeRow) -> None:
         """Forget the stored bytes of a file that lives on (moved to blocks), from every tier: its
@@ -380,7 +386,7 @@ class Transaction:
         if self._deleted_chunk_ids:
             session.delete_inline_chunks(self._deleted_chunk_ids)
         if self._inline_inserts:
-            session.insert_inline_data(self._inline_inserts)
+            session.insert_inline_data(self._inline_inserts.items())
         if self._policy_deletes:
             session.delete_inline_policies(self._policy_deletes)
         for inode_id, threshold_bytes in self._policy_upserts:
@@ -445,7 +451,7 @@ def run_transaction(
         if attempt:
             context.statistics["retries"] += 1
             _backoff(attempt)
-        ids = context.inode_ids.take(ids_needed) if ids_needed else []
+        ids = _take_many_ids(context, ids_needed) if ids_needed else []
         reserved = Reservation.take(context, block_ids_needed, commands=write)
         transaction: Transaction | None = None
         try:
@@ -479,60 +485,9 @@ def run_transaction(
     ) from last_error
 
 
-def run_batch_transaction(
-    context: EngineContext,
-    caller: Caller,
-    operations: Sequence[Callable[[Transaction], T]],
-    *,
-    ids_per_operation: int,
-) -> list[T]:
-    """Run several write operations in one SQL transaction: all commit or none. Each runs on its own
-    `Transaction` and is flushed before the next starts, so it reads what the earlier ones wrote
-    (the in-memory write set of one operation never serves another's reads). The caller bounds the
-    batch; retries as run_transaction."""
-    check(0 < len(operations) <= limits.BATCH_READ_KEYS_MAX * 10, "a batch must be bounded")
-    last_error: TransientError | None = None
-    for attempt in range(context.retries_max + 1):
-        if attempt:
-            context.statistics["retries"] += 1
-            _backoff(attempt)
-        ids = _take_many_ids(context, ids_per_operation * len(operations))
-        used: set[int] = set()
-        reserved = Reservation.take(context, 0, commands=True)
-        done: list[Transaction] = []
-        try:
-            with context.store.session() as session:
-                session.begin(write=True)
-                results = []
-                for index, operation in enumerate(operations):
-                    share = ids[index * ids_per_operation : (index + 1) * ids_per_operation]
-                    transaction = Transaction(context, session, caller, share, reserved)
-                    results.append(operation(transaction))
-                    transaction.flush()
-                    done.append(transaction)
-                    used.update(set(share) - set(transaction.unused_ids()))
-                session.commit()
-            for transaction in done:
-                transaction.after_commit()
-            context.statistics["transactions"] += 1
-            context.inode_ids.give_back([value for value in ids if value not in used])
-            reserved.give_back(context)
-            return results
-        except TransientError as error:
-            last_error = error
-            context.inode_ids.give_back(ids)
-            reserved.give_back(context)
-        except BaseException:
-            context.inode_ids.give_back(ids)
-            reserved.give_back(context)
-            raise
-    raise RetriesExhausted(
-        f"gave up after {context.retries_max + 1} attempts; last transient error: {last_error}"
-    ) from last_error
-
-
 def _take_many_ids(context: EngineContext, count: int) -> list[int]:
-    """`count` inode ids, taken an allocator batch at a time (the allocator's request limit)."""
+    """`count` inode ids, taken an allocator batch at a time (the allocator's request limit): a
+    batch of small files needs one per file plus its implicit parents."""
     ids: list[int] = []
     while len(ids) < count:
         ids.extend(context.inode_ids.take(min(count - len(ids), limits.ID_ALLOCATION_BATCH)))

@@ -64,7 +64,7 @@ class ClientProtocolService:
         return self._server_defaults
 
     def call(
-        self, caller: Caller, method: Method, request_bytes: bytes, retry: RetryKey | None = None
+        self, caller: Caller, method: Method, request_bytes: bytes | memoryview, retry: RetryKey | None = None
     ) -> Message:
         """Run `method` for `caller`. Raises RemoteProtocolError for an unparsable request, else
         HopsFSError subclasses the front end maps to Java exception names."""
@@ -81,6 +81,10 @@ class ClientProtocolService:
         except FileNotFound:
             return pb.GetFileInfoResponseProto()
         return pb.GetFileInfoResponseProto(fs=hdfs_values.status_to_proto(status, local_name=False))
+
+    def is_file_closed(self, caller: Caller, request: pb.IsFileClosedRequestProto) -> Message:
+        status = self.namespace.stat(caller, _path(request.src))
+        return pb.IsFileClosedResponseProto(result=not status.under_construction)
 
     def get_file_link_info(self, caller: Caller, request: pb.GetFileLinkInfoRequestProto) -> Message:
         try:
@@ -230,6 +234,15 @@ class ClientProtocolService:
         if last is not None:
             block_protos.fill_located_block_proto(response.block, last, self._pool_id)
         return response
+
+    def truncate(self, caller: Caller, request: pb.TruncateRequestProto) -> Message:
+        done = self.namespace.truncate(
+            caller,
+            _path(request.src),
+            hdfs_values.from_uint64(request.newLength),
+            _text(request.clientName, "clientName"),
+        )
+        return pb.TruncateResponseProto(result=done)
 
     def fsync(self, caller: Caller, request: pb.FsyncRequestProto) -> Message:
         self.namespace.fsync(
@@ -402,6 +415,7 @@ METHODS: dict[str, Method] = {
     for method in (
         _method("getFileInfo", pb.GetFileInfoRequestProto, S.get_file_info, read_only=True),
         _method("getFileLinkInfo", pb.GetFileLinkInfoRequestProto, S.get_file_link_info, read_only=True),
+        _method("isFileClosed", pb.IsFileClosedRequestProto, S.is_file_closed, read_only=True),
         _method("getListing", pb.GetListingRequestProto, S.get_listing, read_only=True),
         _method("getBlockLocations", pb.GetBlockLocationsRequestProto, S.get_block_locations, read_only=True),
         _method(
@@ -424,6 +438,7 @@ METHODS: dict[str, Method] = {
         _method("abandonBlock", pb.AbandonBlockRequestProto, S.abandon_block, read_only=False),
         _method("append", pb.AppendRequestProto, S.append, read_only=False),
         _method("fsync", pb.FsyncRequestProto, S.fsync, read_only=False),
+        _method("truncate", pb.TruncateRequestProto, S.truncate, read_only=False),
         _method(
             "updateBlockForPipeline",
             pb.UpdateBlockForPipelineRequestProto,
@@ -477,6 +492,18 @@ METHODS: dict[str, Method] = {
             "appendInline",
             small_files_pb2.AppendInlineRequestProto,
             small_files_service.append_inline,
+            read_only=False,
+        ),
+        _method(
+            "truncateToInline",
+            small_files_pb2.TruncateToInlineRequestProto,
+            small_files_service.truncate_to_inline,
+            read_only=False,
+        ),
+        _method(
+            "completeWithData",
+            small_files_pb2.CompleteWithDataRequestProto,
+            small_files_service.complete_with_data,
             read_only=False,
         ),
         _method(

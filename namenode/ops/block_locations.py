@@ -22,7 +22,7 @@ from namenode.engine.permissions import READ
 from namenode.engine.resolver import check_traverse, require_target, resolve
 from namenode.engine.txn import Transaction
 from namenode.ops.block_state import BlockKey, DatanodeView, block_value, datanode_info
-from namenode.ops.small_files import refuse_inline
+from namenode.ops.inline_blocks import locate_inline_file
 
 _RANDOM = random.Random()
 
@@ -39,9 +39,11 @@ def get_block_locations(
     client_host: str | None,
     *,
     snapshot: bool = False,
+    inline_location: DatanodeInfo | None = None,
 ) -> LocatedBlocks:
     """Raises OpenFile for a file under construction unless the transaction is a `snapshot`: its
-    blocks change state (and their locations table) while it is read."""
+    blocks change state (and their locations table) while it is read. A small file stored inline is
+    one block on `inline_location`, the namenode's transfer server (ops/inline_blocks.py)."""
     if offset < 0:
         raise InvalidArgument(f"Negative offset is not supported. File: {path}")
     if length < 0:
@@ -52,7 +54,8 @@ def get_block_locations(
     if not target.is_file:
         raise FileNotFound(f"Path is not a file: {path}")
     transaction.permissions.require(target, READ, path)
-    refuse_inline(target.file_stored_in_db, path, "a block read")
+    if target.file_stored_in_db:
+        return locate_inline_file(transaction, target, path, offset, inline_location)
     under_construction = bool(target.under_construction)
     if under_construction and not snapshot:
         raise OpenFile(path)

@@ -18,13 +18,21 @@ from namenode.block_rows import (
     PendingReplicationRow,
     QueuedBlockRow,
     ReplicaRow,
+    TruncationRow,
     UcReplicaRow,
 )
 from namenode.engine.txn import Transaction
 from namenode.entities import InodeRow
 from namenode.ops.block_state import DatanodeView, invalidate_storages
 
-_HANGING_OFF_BLOCKS = (ReplicaRow, UcReplicaRow, CorruptReplicaRow, PendingReplicationRow, QueuedBlockRow)
+_HANGING_OFF_BLOCKS = (
+    ReplicaRow,
+    UcReplicaRow,
+    CorruptReplicaRow,
+    PendingReplicationRow,
+    QueuedBlockRow,
+    TruncationRow,
+)
 
 
 def release_blocks_of(transaction: Transaction, row: InodeRow) -> None:

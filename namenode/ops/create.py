@@ -34,7 +34,7 @@ def mkdirs(transaction: Transaction, path: str, permission: int, create_parent: 
     check_permission_value(permission)
     resolved = resolve(transaction, path)
     check_traverse(transaction, resolved)
-    _refuse_file_ancestor(resolved)
+    refuse_file_ancestor(resolved)
     target = resolved.target
     if target is not None:
         if target.is_directory:
@@ -42,7 +42,7 @@ def mkdirs(transaction: Transaction, path: str, permission: int, create_parent: 
         raise FileAlreadyExists(f"Path is not a directory: {path}")
     # HDFS order: WRITE on the deepest existing ancestor, then whether the parent must exist.
     deepest = resolved.deepest_existing()
-    _require_ancestor_write(transaction, resolved, deepest)
+    require_ancestor_write(transaction, resolved, deepest)
     if deepest < len(resolved.components) - 1 and not create_parent:
         raise FileNotFound(f"Parent directory doesn't exist: {resolved.prefix(len(resolved.components) - 1)}")
     check_path_free(transaction, resolved)
@@ -102,10 +102,10 @@ def start_file(
     if resolved.is_root:
         raise FileAlreadyExists("/ already exists as a directory")
     check_traverse(transaction, resolved)
-    _refuse_file_ancestor(resolved)
+    refuse_file_ancestor(resolved)
     last = len(resolved.components) - 1
     deepest = resolved.deepest_existing(last)
-    _require_ancestor_write(transaction, resolved, deepest)
+    require_ancestor_write(transaction, resolved, deepest)
     existing = resolved.target
     if existing is not None:
         if existing.is_directory:
@@ -121,7 +121,7 @@ def start_file(
     check_path_free(transaction, resolved)
     lock_parent_for_new_child(transaction, resolved, deepest, [existing])
     existing = resolved.target
-    parent = create_missing_directories(transaction, resolved, last, _inherited_mode(resolved, deepest))
+    parent = create_missing_directories(transaction, resolved, last, inherited_mode(resolved, deepest))
     if existing is not None:
         delete_single_inode(transaction, parent, existing)
     row = new_inode(
@@ -153,10 +153,10 @@ def create_symlink(
     if resolved.target is not None:
         raise FileAlreadyExists(f"{link_path} already exists")
     deepest = resolved.deepest_existing()
-    _require_ancestor_write(transaction, resolved, deepest)
+    require_ancestor_write(transaction, resolved, deepest)
     lock_parent_for_new_child(transaction, resolved, deepest)
     last = len(resolved.components) - 1
-    parent = create_missing_directories(transaction, resolved, last, _inherited_mode(resolved, deepest))
+    parent = create_missing_directories(transaction, resolved, last, inherited_mode(resolved, deepest))
     row = new_inode(
         transaction, parent, resolved.name, InodeKind.SYMLINK, SYMLINK_PERMISSION, symlink_target=target
     )
@@ -170,27 +170,27 @@ def _resolve_for_new_leaf(transaction: Transaction, path: str, create_parent: bo
     if resolved.is_root:
         raise FileAlreadyExists("/ already exists as a directory")
     check_traverse(transaction, resolved)
-    _refuse_file_ancestor(resolved)
+    refuse_file_ancestor(resolved)
     if resolved.parent is None and not create_parent:
         raise FileNotFound(f"Parent directory doesn't exist: {resolved.prefix(len(resolved.components) - 1)}")
     check_path_free(transaction, resolved)
     return resolved
 
 
-def _require_ancestor_write(transaction: Transaction, resolved: ResolvedPath, index: int) -> None:
+def require_ancestor_write(transaction: Transaction, resolved: ResolvedPath, index: int) -> None:
     ancestor = resolved.rows[index]
     assert ancestor is not None
     transaction.permissions.require(ancestor, WRITE, resolved.prefix(index))
 
 
-def _inherited_mode(resolved: ResolvedPath, index: int) -> int:
+def inherited_mode(resolved: ResolvedPath, index: int) -> int:
     """Implicit parents of a file or link take the nearest existing ancestor's mode (HDFS)."""
     ancestor = resolved.rows[index]
     assert ancestor is not None
     return ancestor.permission
 
 
-def _refuse_file_ancestor(resolved: ResolvedPath) -> None:
+def refuse_file_ancestor(resolved: ResolvedPath) -> None:
     if resolved.blocked_at is not None:
         raise ParentNotDirectory(f"{resolved.prefix(resolved.blocked_at)} (is not a directory)")
 

@@ -13,6 +13,9 @@ renewed its lease for the hard limit. The file's lease moves to the namenode's r
 - a recovery that timed out with no answer starts again while a holder lives; with no live holder (or
   none that ever held a byte) the last block is dropped: its bytes survive nowhere.
 A COMMITTED last block only waits for its replicas, unless no holder of it is alive.
+A truncate inside a block (ops/truncate.py) starts phase 1 itself and leaves a `block_truncations`
+row: phase 2 then commits the block at that row's length (replicas shorter than it do not count), the
+file keeps its truncating client's lease, and closing the file deletes the row.
 
 Lock set: the file's inode row, then its blocks' rows.
 """
@@ -26,7 +29,7 @@ from collections.abc import Sequence
 from hopsfs.errors import InvalidArgument, LeaseConflict, SubtreeBusy
 from namenode import schema
 from namenode.block_entities import CommandKind
-from namenode.block_rows import BlockRow, UcReplicaRow
+from namenode.block_rows import BlockRow, TruncationRow, UcReplicaRow
 from namenode.engine.block_config import RECOVERY_LEASE_HOLDER
 from namenode.engine.txn import Transaction
 from namenode.entities import InodeRow
@@ -35,6 +38,7 @@ from namenode.ops.block_state import (
     DatanodeView,
     close_file,
     describe,
+    invalidate_on,
     queue_command,
     remove_last_block,
 )
@@ -128,7 +132,16 @@ def report_recovered_replica(
 
 def advance(transaction: Transaction, row: InodeRow) -> Outcome:
     """Move the recovery of a locked, open file one step forward (see the module docstring)."""
-    if row.client_name != RECOVERY_LEASE_HOLDER:
+    truncations = transaction.session.read_by_inodes(TruncationRow, [row.id])
+    outcome = _advance(transaction, row, truncating=bool(truncations))
+    if outcome in (Outcome.CLOSED, Outcome.DROPPED):
+        for truncation in truncations:
+            transaction.stage_delete(truncation)
+    return outcome
+
+
+def _advance(transaction: Transaction, row: InodeRow, *, truncating: bool) -> Outcome:
+    if row.client_name != RECOVERY_LEASE_HOLDER and not truncating:
         log.info("lease recovery of inode %d from holder %s", row.id, row.client_name)
         row.client_name = RECOVERY_LEASE_HOLDER
         transaction.close_lease(row.id)
@@ -162,11 +175,11 @@ def advance(transaction: Transaction, row: InodeRow) -> Outcome:
     )
     if not live or (never_written and last.state == schema.BLOCK_UNDER_RECOVERY):
         return _drop_last_block(transaction, row, blocks, expected, view)
-    _start_phase_one(transaction, last, expected, view)
+    start_phase_one(transaction, last, expected, view)
     return Outcome.RECOVERING
 
 
-def _start_phase_one(
+def start_phase_one(
     transaction: Transaction, last: BlockRow, expected: Sequence[UcReplicaRow], view: DatanodeView
 ) -> None:
     old_stamp = last.generation_stamp
@@ -201,11 +214,14 @@ def _commit_if_agreed(
 ) -> bool:
     """Phase 2: commit the block at the shortest answered length once the live holders answered (all
     of them, or at least one after the timeout); FINALIZE_RECOVERED to the ones that answered."""
+    truncations = transaction.session.read_by_inodes(TruncationRow, [row.id])
+    forced_bytes = truncations[0].num_bytes if truncations else 0
     answered = [
         location
         for location in expected
         if location.reported_state == schema.REPORTED_RECOVERED
         and location.generation_stamp == last.generation_stamp
+        and location.num_bytes >= forced_bytes
     ]
     if not answered:
         return False
@@ -216,7 +232,7 @@ def _commit_if_agreed(
     ]
     if waiting and not timed_out:
         return False
-    length = min(location.num_bytes for location in answered)
+    length = forced_bytes if truncations else min(location.num_bytes for location in answered)
     row.size += length - last.num_bytes
     transaction.update(row)
     last.num_bytes = length
@@ -226,6 +242,9 @@ def _commit_if_agreed(
         holder = view.by_storage(location.storage_id)
         if location not in answered or holder is None:
             transaction.stage_delete(location)
+            if truncations and holder is not None:
+                # Its replica is a whole finalized one, longer than the file now says: it must go.
+                invalidate_on(transaction, holder.datanode_uuid, last.block_id, last.generation_stamp)
             continue
         queue_command(
             transaction,

@@ -13,11 +13,8 @@ Lock set: as create (the parent, plus the target when overwriting).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from hopsfs.errors import FileNotFound, InvalidArgument, LeaseConflict
 from hopsfs.invariants import check
-from hopsfs.types import FileStatus
 from namenode import schema
 from namenode.engine.permissions import READ, WRITE
 from namenode.engine.resolver import ResolvedPath, check_traverse, require_target, resolve
@@ -27,6 +24,11 @@ from namenode.ops.block_removal import release_blocks_of
 from namenode.ops.common import file_status, lock_file_to_write, lock_parent_for_new_child
 from namenode.ops.create import start_file
 from namenode.ops.leases import check_holder_name
+
+# Re-exported: the facade, the front end and tests name them as operations' values.
+from namenode.small_file_values import InlineCreated as InlineCreated
+from namenode.small_file_values import InlineRead as InlineRead
+from namenode.small_file_values import SmallFile as SmallFile
 
 BATCH_FILES_MAX = 1000  # files in one batchCreateWithData transaction
 BATCH_BYTES_MAX = 32 * 1024 * 1024  # their bytes together: one IPC frame holds them all
@@ -39,29 +41,6 @@ class InlineRefused(Exception):
     def __init__(self, threshold_bytes: int) -> None:
         super().__init__(threshold_bytes)
         self.threshold_bytes = threshold_bytes
-
-
-@dataclass(frozen=True, slots=True)
-class InlineCreated:
-    """status is None when the file was not created: its bytes exceed threshold_bytes."""
-
-    status: FileStatus | None
-    threshold_bytes: int
-
-
-@dataclass(frozen=True, slots=True)
-class InlineRead:
-    """data is None when the file is not stored inline (read it through its blocks)."""
-
-    status: FileStatus
-    data: bytes | None
-
-
-@dataclass(frozen=True, slots=True)
-class SmallFile:
-    path: str
-    data: bytes
-    permission: int = 0o644
 
 
 def create_with_data(
@@ -129,6 +108,10 @@ def append_inline(transaction: Transaction, path: str, holder: str) -> InlineRea
     row = lock_file_to_write(transaction, path)
     if not row.file_stored_in_db:
         return InlineRead(file_status(path, row), None)
+    if row.under_construction and row.client_name == holder:
+        # The same writer asking again (its first answer was lost with a connection): the same
+        # answer, so the call may simply be re-sent like an idempotent one.
+        return InlineRead(file_status(path, row), transaction.session.read_inline_data_any_tier(row.id))
     if row.under_construction:
         raise LeaseConflict(
             f"Failed to APPEND_FILE {path} for {holder} because this file lease is currently owned by "
@@ -185,14 +168,17 @@ def set_inline_threshold(transaction: Transaction, path: str, threshold_bytes: i
     transaction.permissions.require(target, WRITE, path)
     locked = lock_parent_for_new_child(transaction, resolved, len(resolved.rows) - 1)
     transaction.set_inline_policy(locked, threshold_bytes)
+    # A storage policy change as HDFS's setStoragePolicy would log it: CDC consumers see it.
+    transaction.update(locked)
+    transaction.log_change("STORAGE_POLICY", locked)
 
 
 def refuse_inline(row_stored_in_db: int, path: str, operation: str) -> None:
-    """An HDFS append or block read of a small file: not served (an HDFS client cannot be handed
-    the inline bytes over ClientNamenodeProtocol; see docs/architecture.md)."""
+    """An HDFS append of a small file: refused, the file untouched. Growing it means rewriting its
+    bytes into blocks first, which only a hopsfs client does (appendInline); an HDFS client reads
+    such a file like any other (ops/inline_blocks.py)."""
     if row_stored_in_db:
         raise InvalidArgument(
-            f"{path} is a small file stored in the metadata store; {operation} of it is not supported "
-            "for HDFS clients: the hopsfs client reads it with readWithMetadata and appends with "
-            "appendInline"
+            f"{path} is a small file stored in the metadata store; HDFS clients cannot {operation} "
+            "to it: append with the hopsfs client (which moves it to blocks), or rewrite the file"
         )

@@ -119,6 +119,10 @@ def test_up_serves_survives_a_killed_namenode_and_stops_on_sigterm(tmp_path: Pat
         up.stop(signal.SIGKILL)
 
 
+# 100 KB, above the 64 KiB small-file threshold: stored in blocks, so the restart must find replicas.
+KEPT = b"kept across restarts" * 5000
+
+
 def test_ctrl_c_stops_the_cluster_and_a_restart_keeps_the_namespace(tmp_path: Path) -> None:
     data_dir = tmp_path / "cluster"
     up = UpProcess(data_dir, "--port", "0", "--namenodes", "1")
@@ -126,7 +130,8 @@ def test_ctrl_c_stops_the_cluster_and_a_restart_keeps_the_namespace(tmp_path: Pa
         url = up.wait_for(SERVING).group(1)
         with hopsfs.connect(url, user="hdfs") as client:
             client.mkdirs("/kept")
-            client.write_bytes("/kept/data.bin", b"kept across restarts" * 1000)
+            client.write_bytes("/kept/data.bin", KEPT)
+            assert client.get_block_locations("/kept/data.bin", 0, 1).blocks  # on the datanodes
         pids = up.namenode_pids()
         assert up.stop(signal.SIGINT) == 0
         assert not any(_alive(pid) for pid in pids)
@@ -137,7 +142,7 @@ def test_ctrl_c_stops_the_cluster_and_a_restart_keeps_the_namespace(tmp_path: Pa
         with hopsfs.connect(again.wait_for(SERVING).group(1), user="hdfs") as client:
             assert client.stat("/kept").is_directory
             # The datanodes found their replicas again (index + block report) and serve them.
-            assert client.read_bytes("/kept/data.bin") == b"kept across restarts" * 1000
+            assert client.read_bytes("/kept/data.bin") == KEPT
     finally:
         assert again.stop() == 0
 

@@ -9,10 +9,11 @@ import pytest
 from support.namespace_harness import SUPERUSER, assert_store_healthy, format_store, open_namespace
 
 from hopsfs import limits
-from hopsfs.errors import DirectoryNotEmpty, FileAlreadyExists, FileNotFound
+from hopsfs.errors import DirectoryNotEmpty, FileAlreadyExists, FileNotFound, LeaseConflict
 from hopsfs.types import RetryKey, XAttrSetFlag
 from namenode.engine.namespace import Namespace
 from namenode.engine.retry_cache import decode_result, encode_result
+from namenode.small_file_values import SmallFile
 
 CLIENT = bytes(range(16))
 
@@ -110,3 +111,50 @@ def test_a_large_subtree_delete_records_its_answer_with_its_last_step(
 @pytest.mark.parametrize("value", [None, True, False])
 def test_plain_answers_round_trip(value: bool | None) -> None:
     assert decode_result(encode_result(value)) is value
+
+
+def test_small_file_calls_answer_a_resent_call_as_the_first(namespace: Namespace) -> None:
+    # Catches: a re-sent createWithData that finds its own file (FileAlreadyExists) or creates it
+    # again, and a re-sent appendInline refused by the lease its own first call took.
+    me = SUPERUSER
+    created = namespace.create_with_data(me, "/small", b"abc", retry=first(20))
+    assert created.status is not None
+    assert namespace.create_with_data(me, "/small", b"abc", retry=resent(20)) == created
+    with pytest.raises(FileAlreadyExists):
+        namespace.create_with_data(me, "/small", b"abc", retry=resent(21))  # a call id never seen
+    assert namespace.read_with_metadata(me, "/small").data == b"abc"
+    refused = namespace.create_with_data(me, "/big", b"x" * 70_000, retry=first(22))
+    assert refused.status is None and not namespace.exists(me, "/big")
+
+    opened = namespace.append_inline(me, "/small", "DFSClient_one")
+    assert opened.data == b"abc"
+    again = namespace.append_inline(me, "/small", "DFSClient_one")
+    assert again.data == b"abc" and again.status.inode_id == opened.status.inode_id
+    with pytest.raises(LeaseConflict):
+        namespace.append_inline(me, "/small", "DFSClient_other")
+    # completeWithData: a re-sent call after the file closed with these bytes answers stored again.
+    created_open = namespace.create(me, "/streamed", holder="DFSClient_one")
+    completed = namespace.complete_with_data(me, "/streamed", "DFSClient_one", created_open.inode_id, b"xyz")
+    assert completed.stored
+    again_completed = namespace.complete_with_data(
+        me, "/streamed", "DFSClient_one", created_open.inode_id, b"xyz"
+    )
+    assert again_completed.stored
+    assert namespace.read_with_metadata(me, "/streamed").data == b"xyz"
+    namespace.mkdirs(me, "/tiny")
+    namespace.set_inline_threshold(me, "/tiny", 2)
+    big_open = namespace.create(me, "/tiny/over", holder="DFSClient_one")
+    refused = namespace.complete_with_data(me, "/tiny/over", "DFSClient_one", big_open.inode_id, b"xyz")
+    assert not refused.stored and refused.threshold_bytes == 2
+    assert namespace.stat(me, "/tiny/over").under_construction  # left open for the block path
+
+    # batchCreateWithData: a re-sent batch answers the statuses of the files its first call made.
+    batch = [SmallFile(f"/batch/f{index}", b"b" * index) for index in range(5)]
+    made = namespace.batch_create_with_data(me, batch, retry=first(30))
+    assert isinstance(made, list) and len(made) == 5
+    replayed = namespace.batch_create_with_data(me, batch, retry=resent(30))
+    assert isinstance(replayed, list)
+    assert [status.inode_id for status in replayed] == [status.inode_id for status in made]
+    assert [status.size for status in replayed] == list(range(5))
+    with pytest.raises(FileAlreadyExists):
+        namespace.batch_create_with_data(me, batch, retry=resent(31))

@@ -1,6 +1,7 @@
 """Small files against a plain bytes model: any sequence of create-with-data (around the threshold and
-the tier edges), overwrite, rename, delete, batch create and read on the engine answers as a dict of
-path -> bytes would, and fsck (inline rows included) holds after every sequence. SQLite and MariaDB."""
+the tier edges), overwrite, rename, delete, batch create, truncate, an append that never completes
+(lease recovery reverts it) and read on the engine answers as a dict of path -> bytes would, and fsck
+(inline rows included) holds after every sequence. SQLite and MariaDB."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from support import databases
 from support.fsck import assert_consistent
 
-from hopsfs.errors import FileNotFound
+from hopsfs.errors import FileNotFound, InvalidArgument, LeaseConflict
 from hopsfs.types import Caller
 from namenode import schema
 from namenode.dal.store import MetadataStore
@@ -87,6 +88,34 @@ class SmallFileMachine(RuleBasedStateMachine):
         else:
             assert isinstance(result, list)
             self.model.update({entry.path: entry.data for entry in files})
+
+    @rule(name=st.sampled_from(NAMES), length=SIZES, cut=st.booleans())
+    def truncate(self, name: str, length: int, cut: bool) -> None:
+        path = f"/d/{name}"
+        if path not in self.model:
+            with pytest.raises(FileNotFound):
+                self.namespace.truncate(ROOT, path, length, "truncator")
+            return
+        if cut:  # mostly a length the file has, so the cut happens
+            length = min(length, len(self.model[path]))
+        if length > len(self.model[path]):
+            with pytest.raises(InvalidArgument, match="Cannot truncate to a larger file size"):
+                self.namespace.truncate(ROOT, path, length, "truncator")
+            return
+        assert self.namespace.truncate(ROOT, path, length, "truncator")  # inline: done at once
+        self.model[path] = self.model[path][:length]
+
+    @rule(name=st.sampled_from(NAMES))
+    def unfinished_append(self, name: str) -> None:
+        """An append whose writer dies before completing: truncate is refused meanwhile, and lease
+        recovery brings the file back as it was (all or nothing)."""
+        path = f"/d/{name}"
+        if path not in self.model:
+            return
+        self.namespace.append_inline(ROOT, path, "appender")
+        with pytest.raises(LeaseConflict, match="Failed to TRUNCATE_FILE"):
+            self.namespace.truncate(ROOT, path, 0, "truncator")
+        assert self.namespace.recover_lease(ROOT, path, "recoverer")
 
     @invariant()
     def reads_match_the_model(self) -> None:

@@ -220,6 +220,18 @@ class TruncateResponseProto(_message.Message):
     result: bool
     def __init__(self, result: bool = ...) -> None: ...
 
+class IsFileClosedRequestProto(_message.Message):
+    __slots__ = ("src",)
+    SRC_FIELD_NUMBER: _ClassVar[int]
+    src: str
+    def __init__(self, src: _Optional[str] = ...) -> None: ...
+
+class IsFileClosedResponseProto(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: bool
+    def __init__(self, result: bool = ...) -> None: ...
+
 class RenameRequestProto(_message.Message):
     __slots__ = ("src", "dst")
     SRC_FIELD_NUMBER: _ClassVar[int]

@@ -99,3 +99,45 @@ class SetInlineThresholdRequestProto(_message.Message):
 class SetInlineThresholdResponseProto(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class TruncateToInlineRequestProto(_message.Message):
+    __slots__ = ("src", "data", "fileId", "expectedSize", "expectedModificationTime")
+    SRC_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    FILEID_FIELD_NUMBER: _ClassVar[int]
+    EXPECTEDSIZE_FIELD_NUMBER: _ClassVar[int]
+    EXPECTEDMODIFICATIONTIME_FIELD_NUMBER: _ClassVar[int]
+    src: str
+    data: bytes
+    fileId: int
+    expectedSize: int
+    expectedModificationTime: int
+    def __init__(self, src: _Optional[str] = ..., data: _Optional[bytes] = ..., fileId: _Optional[int] = ..., expectedSize: _Optional[int] = ..., expectedModificationTime: _Optional[int] = ...) -> None: ...
+
+class TruncateToInlineResponseProto(_message.Message):
+    __slots__ = ("moved", "reason")
+    MOVED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    moved: bool
+    reason: str
+    def __init__(self, moved: bool = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CompleteWithDataRequestProto(_message.Message):
+    __slots__ = ("src", "clientName", "fileId", "data")
+    SRC_FIELD_NUMBER: _ClassVar[int]
+    CLIENTNAME_FIELD_NUMBER: _ClassVar[int]
+    FILEID_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    src: str
+    clientName: str
+    fileId: int
+    data: bytes
+    def __init__(self, src: _Optional[str] = ..., clientName: _Optional[str] = ..., fileId: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class CompleteWithDataResponseProto(_message.Message):
+    __slots__ = ("stored", "thresholdBytes")
+    STORED_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLDBYTES_FIELD_NUMBER: _ClassVar[int]
+    stored: bool
+    thresholdBytes: int
+    def __init__(self, stored: bool = ..., thresholdBytes: _Optional[int] = ...) -> None: ...

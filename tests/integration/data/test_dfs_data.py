@@ -20,10 +20,17 @@ TREE = {
     "sub/deeper/c.bin": payload(513, seed=3),
 }
 LARGE = payload(3_000_000, seed=4)
+# Every non-empty file above the 64 KiB small-file threshold: whichever way -put writes them (one by
+# one, in batches, inline or not), they live in blocks on the datanodes, which -setrep -w waits for.
+REPLICATED_TREE = {
+    "a.bin": payload(70_000, seed=5),
+    "sub/b.bin": payload(65_537, seed=6),
+    "sub/deeper/empty": b"",
+}
 
 
-def make_local_tree(root: Path) -> Path:
-    for relative, data in TREE.items():
+def make_local_tree(root: Path, tree: dict[str, bytes] = TREE) -> Path:
+    for relative, data in tree.items():
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
@@ -98,7 +105,7 @@ def test_setrep_w_waits_until_the_replicas_match(sqlite_data_cluster: DataCluste
     # never removes excess replicas or never adds the missing ones, copies that differ from the original.
     cluster = sqlite_data_cluster
     (tmp_path / "large.bin").write_bytes(LARGE)
-    source = make_local_tree(tmp_path / "source")
+    source = make_local_tree(tmp_path / "source", REPLICATED_TREE)
     dfs_ok(cluster, "-put", str(tmp_path / "large.bin"), "/large.bin")
     dfs_ok(cluster, "-put", str(source), "/tree")
 
@@ -120,8 +127,8 @@ def test_setrep_w_waits_until_the_replicas_match(sqlite_data_cluster: DataCluste
     assert cluster.replica_mismatches("/large.bin", LARGE) == []
 
     output = dfs_ok(cluster, "-setrep", "-w", "2", "/tree").decode()  # every file below a directory
-    assert output.count("Replication 2 set:") == len(TREE)
-    for relative, data in TREE.items():
+    assert output.count("Replication 2 set:") == len(REPLICATED_TREE)
+    for relative, data in REPLICATED_TREE.items():
         if data:
             assert cluster.fully_replicated(f"/tree/{relative}", 2), relative
             assert cluster.replica_mismatches(f"/tree/{relative}", data) == []

@@ -1,7 +1,7 @@
 """Small files on a real cluster: the hopsfs client writes and reads them in one namenode round trip
 each (write_bytes, read_bytes, open('rb')), batches many in one call, falls back to blocks above a
 directory's threshold, and many clients write one directory at once. HDFS-style calls still write
-blocks, and a block read of an inline file fails with a clear error instead of wrong data."""
+blocks, and a block read of an inline file is served by the namenode."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import threading
 import pytest
 from support.data_cluster import DataCluster, payload
 
-from hopsfs.errors import InvalidArgument
 from hopsfs.types import Caller
 
 SUPERUSER = Caller("hdfs")
@@ -37,25 +36,28 @@ def test_a_small_file_is_written_inline_and_reads_back(data_cluster: DataCluster
         assert client.read_bytes("/small/f") == b"replaced"
 
 
-def test_a_block_read_of_an_inline_file_is_refused_clearly(data_cluster: DataCluster) -> None:
+def test_a_block_read_of_an_inline_file_is_served_by_the_namenode(data_cluster: DataCluster) -> None:
     with data_cluster.connect() as client:
         client.write_bytes("/small/g", b"inline")
-        with pytest.raises(InvalidArgument, match="stored in the metadata store"):
-            client.get_block_locations("/small/g")
+        (block,) = client.get_block_locations("/small/g").blocks
+        (location,) = block.locations
+        datanode_ports = {data_cluster.datanode_port(index) for index in data_cluster.datanode_indexes()}
+        assert block.block.num_bytes == 6 and location.transfer_port not in datanode_ports
         assert client.read_bytes("/small/g") == b"inline"
 
 
-def test_large_data_and_streams_still_use_blocks(data_cluster: DataCluster) -> None:
+def test_large_data_and_block_streams_use_blocks(data_cluster: DataCluster) -> None:
     big = payload(65_537, seed=3)
     with data_cluster.connect() as client:
         client.write_bytes("/big", big)  # above the threshold: never offered inline
         assert not _stored_inline(data_cluster, "/big")
-        with client.open("/streamed", "wb") as stream:  # an HDFS create + addBlock + complete
+        with client.create("/streamed") as stream:  # create(): an HDFS create + addBlock + complete
             stream.write(b"tiny but streamed")
         assert not _stored_inline(data_cluster, "/streamed")
         assert client.read_bytes("/big") == big
         assert client.read_bytes("/streamed") == b"tiny but streamed"
     assert len(data_cluster.blocks("/big")) == 1
+    assert len(data_cluster.blocks("/streamed")) == 1
 
 
 def test_a_directory_threshold_sends_larger_files_to_blocks(data_cluster: DataCluster) -> None:

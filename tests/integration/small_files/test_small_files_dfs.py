@@ -29,8 +29,9 @@ def test_put_of_a_directory_batches_its_small_files(data_cluster: DataCluster, t
     assert (done.returncode, done.stderr) == (0, b""), done.stderr.decode()
     engine = data_cluster.engine()
     assert engine.read_with_metadata(Caller("hdfs"), "/many/f0007").data == tree["many/f0007"]
-    # A directory with fewer than BATCH_PUT_FILES_MIN small files is put one by one, into blocks.
-    assert engine.read_with_metadata(Caller("hdfs"), "/many/sub/inner").data is None
+    # A directory with fewer than BATCH_PUT_FILES_MIN small files is put one by one, each completed
+    # inline at close (create + completeWithData).
+    assert engine.read_with_metadata(Caller("hdfs"), "/many/sub/inner").data == tree["many/sub/inner"]
     assert engine.read_with_metadata(Caller("hdfs"), "/many/large.bin").data is None  # blocks
     with data_cluster.connect() as client:
         assert len(client.list("/many")) == 1202

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, inspect, select, update
 from support.fsck import assert_consistent
 
 from hopsfs.errors import FileAlreadyExists, InvalidArgument, PermissionDenied, SchemaVersionMismatch
@@ -79,8 +79,14 @@ def test_a_file_over_the_threshold_is_refused_and_nothing_is_created(namespace: 
 def test_a_directory_policy_is_inherited_and_zero_forces_the_block_path(namespace: Namespace) -> None:
     namespace.mkdirs(ALICE, "/user/alice/tiny/deeper")
     namespace.mkdirs(ALICE, "/user/alice/blocks")
+    before = len(namespace.read_changes(0, 10_000))
     namespace.set_inline_threshold(ALICE, "/user/alice/tiny", 100)
     namespace.set_inline_threshold(ALICE, "/user/alice/blocks", 0)
+    changes = namespace.read_changes(0, 10_000)[before:]
+    assert [(change.operation, change.name) for change in changes] == [
+        ("STORAGE_POLICY", "tiny"),
+        ("STORAGE_POLICY", "blocks"),
+    ]
     assert namespace.create_with_data(ALICE, "/user/alice/tiny/deeper/a", b"a" * 100).status is not None
     refused = namespace.create_with_data(ALICE, "/user/alice/tiny/deeper/b", b"b" * 101)
     assert refused.status is None and refused.threshold_bytes == 100
@@ -162,7 +168,7 @@ def test_upgrade_from_schema_3_adds_the_small_file_tables(db_url: str) -> None:
     store = MetadataStore(db_url)
     store.format(superuser="hdfs", supergroup="supergroup", now_ms=1)
     Namespace(store).create(ROOT, "/before-upgrade")
-    for table in (*schema.inline_tier_tables, schema.inline_policies):
+    for table in (*schema.inline_tier_tables, schema.inline_policies, schema.block_truncations):
         table.drop(store.engine)
     with store.engine.begin() as connection:
         connection.execute(delete(schema.inline_data))
@@ -174,10 +180,13 @@ def test_upgrade_from_schema_3_adds_the_small_file_tables(db_url: str) -> None:
     with pytest.raises(SchemaVersionMismatch, match="upgrade"):
         Namespace(store)
     assert store.upgrade() == (3, schema.SCHEMA_VERSION)
+    assert schema.block_truncations.name in inspect(store.engine).get_table_names()
     namespace = Namespace(store)
     try:
         namespace.create_with_data(ROOT, "/after", b"small")
         assert namespace.read_with_metadata(ROOT, "/after").data == b"small"
+        assert namespace.truncate(ROOT, "/after", 2, "truncator")
+        assert namespace.read_with_metadata(ROOT, "/after").data == b"sm"
         assert namespace.exists(ROOT, "/before-upgrade")
     finally:
         namespace.close()

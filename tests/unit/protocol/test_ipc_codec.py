@@ -859,6 +859,7 @@ def test_service_lists_every_method_we_serve() -> None:
         "abandonBlock": "AbandonBlockRequestProto",
         "append": "AppendRequestProto",
         "truncate": "TruncateRequestProto",
+        "isFileClosed": "IsFileClosedRequestProto",
         "fsync": "FsyncRequestProto",
         "getFileLinkInfo": "GetFileLinkInfoRequestProto",
         "updateBlockForPipeline": "UpdateBlockForPipelineRequestProto",
