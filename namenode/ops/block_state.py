@@ -33,6 +33,7 @@ from namenode.block_rows import (
 from namenode.engine.block_config import REPORT_BUCKETS
 from namenode.engine.txn import Transaction
 from namenode.entities import InodeRow
+from namenode.ops.common import mark_closed
 
 BlockKey = tuple[int, int]  # (inode id, block id)
 STATE_NAMES = {
@@ -307,13 +308,7 @@ def close_file(transaction: Transaction, row: InodeRow, blocks: Sequence[BlockRo
         # this transaction (ops/small_files.py, the growth path).
         transaction.drop_inline_data(row)
         row.file_stored_in_db = 0
-    row.size = sum(block.num_bytes for block in blocks)
-    row.under_construction = 0
-    row.client_name = None
-    row.modification_time = transaction.now_ms
-    transaction.close_lease(row.id)
-    transaction.update(row)
-    transaction.log_change("CLOSE", row)
+    mark_closed(transaction, row, sum(block.num_bytes for block in blocks))
     if not blocks:
         return
     # The replicas stored, as this transaction leaves them: completing the last block staged its rows.

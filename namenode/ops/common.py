@@ -174,3 +174,15 @@ def lock_file_to_write(transaction: Transaction, path: str) -> InodeRow:
     transaction.permissions.require(target, WRITE, path)
     check_path_free(transaction, resolved)
     return transaction.lock([target])[target.id]
+
+
+def mark_closed(transaction: Transaction, row: InodeRow, size: int) -> None:
+    """The last step of every way a file is closed (complete, lease recovery, an inline complete):
+    its final size, no writer, a new modification time, the lease released, CLOSE logged."""
+    row.size = size
+    row.under_construction = 0
+    row.client_name = None
+    row.modification_time = transaction.now_ms
+    transaction.close_lease(row.id)
+    transaction.update(row)
+    transaction.log_change("CLOSE", row)

@@ -15,6 +15,7 @@ from hopsfs.errors import InvalidArgument
 from namenode.engine.resolver import resolve
 from namenode.engine.txn import Transaction
 from namenode.ops.blocks import lock_open_file
+from namenode.ops.common import mark_closed
 from namenode.ops.small_files import inline_threshold
 
 
@@ -44,13 +45,7 @@ def complete_with_data(
         raise InvalidArgument(f"{path} has blocks already: complete it with its last block instead")
     if len(data) > threshold_bytes:
         return InlineCompleted(False, threshold_bytes)
-    row.size = len(data)
     row.file_stored_in_db = 1
-    row.under_construction = 0
-    row.client_name = None
-    row.modification_time = transaction.now_ms
+    mark_closed(transaction, row, len(data))
     transaction.store_inline_data(row, data)
-    transaction.close_lease(row.id)
-    transaction.update(row)
-    transaction.log_change("CLOSE", row)
     return InlineCompleted(True, threshold_bytes)

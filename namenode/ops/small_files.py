@@ -21,7 +21,7 @@ from namenode.engine.resolver import ResolvedPath, check_traverse, require_targe
 from namenode.engine.txn import Transaction
 from namenode.entities import InodeRow
 from namenode.ops.block_removal import release_blocks_of
-from namenode.ops.common import file_status, lock_file_to_write, lock_parent_for_new_child
+from namenode.ops.common import file_status, lock_file_to_write, lock_parent_for_new_child, mark_closed
 from namenode.ops.create import start_file
 from namenode.ops.leases import check_holder_name
 
@@ -132,13 +132,7 @@ def revert_growth(transaction: Transaction, row: InodeRow) -> None:
     and close the file with its inline bytes, as it was before the append."""
     check(row.file_stored_in_db == 1 and row.under_construction == 1, "only a growing small file reverts")
     release_blocks_of(transaction, row)
-    row.size = len(transaction.session.read_inline_data_any_tier(row.id))
-    row.under_construction = 0
-    row.client_name = None
-    row.modification_time = transaction.now_ms
-    transaction.close_lease(row.id)
-    transaction.update(row)
-    transaction.log_change("CLOSE", row)
+    mark_closed(transaction, row, len(transaction.session.read_inline_data_any_tier(row.id)))
 
 
 def inline_threshold(transaction: Transaction, resolved: ResolvedPath) -> int:

@@ -9,40 +9,20 @@ new block's pipeline is set up; it has no retry there.)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import fsspec
-import pytest
 from hdfs_native import Client, WriteOptions
 from hdfs_native.fsspec import HdfsFileSystem
 from support.data_cluster import (
     BLOCK_BYTES,
     EVENTUAL_TIMEOUT_S,
     DataCluster,
-    DataClusters,
     payload,
     wait_until,
     write_file,
 )
+from support.native import native_client
 
 SIZE = 2_500_000  # two full 1 MiB blocks and a partial third
-
-
-@pytest.fixture(name="cluster")
-def cluster_fixture(
-    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[DataCluster]:
-    monkeypatch.setenv("HADOOP_USER_NAME", "hdfs")  # hdfs-native's user
-    clusters = DataClusters(tmp_path)
-    try:
-        yield clusters.start(sqlite_url)
-    finally:
-        clusters.close()
-
-
-def native_client(cluster: DataCluster) -> Client:
-    return Client(cluster.url.replace("hopsfs://", "hdfs://"))
 
 
 def native_write(client: Client, path: str, data: bytes, piece_bytes: int = 100_000) -> None:

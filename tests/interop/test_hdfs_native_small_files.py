@@ -5,31 +5,13 @@ what to do (docs/architecture.md, "Small files and HDFS clients")."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import fsspec
 import pytest
-from hdfs_native import Client, WriteOptions
-from support.data_cluster import DataCluster, DataClusters, payload
+from hdfs_native import WriteOptions
+from support.data_cluster import DataCluster, payload
+from support.native import native_client
 
 SIZES = (0, 1, 511, 512, 513, 4_096, 65_536)
-
-
-@pytest.fixture(name="cluster")
-def cluster_fixture(
-    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[DataCluster]:
-    monkeypatch.setenv("HADOOP_USER_NAME", "hdfs")  # hdfs-native's user
-    clusters = DataClusters(tmp_path)
-    try:
-        yield clusters.start(sqlite_url)
-    finally:
-        clusters.close()
-
-
-def native_client(cluster: DataCluster) -> Client:
-    return Client(cluster.url.replace("hopsfs://", "hdfs://"))
 
 
 def test_hdfs_native_reads_inline_files_of_every_size(cluster: DataCluster) -> None:
