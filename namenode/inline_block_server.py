@@ -39,6 +39,7 @@ from hopsfs.protocol.dtp_wire import (
     read_response,
 )
 from hopsfs.protocol.errors import LocalProtocolError, RemoteProtocolError
+from hopsfs.protocol.hdfs_values import from_uint64
 from hopsfs.protocol.proto.datatransfer_pb2 import OpReadBlockProto
 from namenode.block_entities import DatanodeInfo
 from namenode.engine.namespace import Namespace
@@ -50,7 +51,6 @@ PACKET_BYTES = 64 * 1024  # HDFS's default read packet; an inline file is at mos
 RECEIVE_BYTES = 64 * 1024
 IDLE_TIMEOUT_S = 60.0  # between operations on one connection
 IO_TIMEOUT_S = 60.0  # a peer that stops reading or answering
-_UINT64_SIGN = 2**63
 _WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
 
 
@@ -165,7 +165,7 @@ class _Connection:
         if block.poolId != namespace.block_pool_id:
             await self._refuse(ERROR, f"block pool {block.poolId} is not served here")
             return False
-        offset, length = _signed(request.offset), _signed(request.len)
+        offset, length = from_uint64(request.offset), from_uint64(request.len)
         loop = asyncio.get_running_loop()
         try:
             found = await loop.run_in_executor(None, namespace.read_inline_block, block.blockId)
@@ -235,8 +235,3 @@ def _advertised_host(host: str) -> str:
         return socket.gethostbyname(socket.gethostname())
     except OSError:
         return "127.0.0.1"
-
-
-def _signed(value: int) -> int:
-    """A uint64 proto field as the Java long the sender meant."""
-    return value - 2 * _UINT64_SIGN if value >= _UINT64_SIGN else value

@@ -28,6 +28,7 @@ from datanode.server.replica_sender import send_replica
 from datanode.storage import ReplicaRecord, ReplicaState, ReplicaStore
 from datanode.storage.errors import InvalidReplicaOffset
 from hopsfs.errors import HopsFSError
+from hopsfs.protocol.hdfs_values import from_uint64
 from hopsfs.protocol.proto.datanode_namenode_pb2 import (
     DatanodeCommandProto,
     ReportRecoveredReplicaRequestProto,
@@ -40,7 +41,6 @@ COMMAND_IDS_REMEMBERED = 100_000
 COMMANDS_QUEUED_MAX = 100_000
 REPORT_ATTEMPTS_MAX = 5
 REPORT_RETRY_DELAY_S = 0.5
-_SIGN = 2**63
 
 
 class CommandExecutor:
@@ -99,7 +99,7 @@ class CommandExecutor:
                 await self._finalize_recovered(block, new_genstamp, command.numBytes)
 
     async def _transfer(self, block: ExtendedBlockProto, targets: list[DatanodeInfoProto]) -> None:
-        block_id = _signed(block.blockId)
+        block_id = from_uint64(block.blockId)
         async with self._transfer_slots:
             try:
                 record = await self._context.run_blocking(self._context.store.get, block_id)
@@ -123,7 +123,7 @@ class CommandExecutor:
         LOGGER.info("TRANSFER blk_%d: %d bytes copied to %s", block_id, sent, names)
 
     async def _invalidate(self, block: ExtendedBlockProto) -> None:
-        block_id = _signed(block.blockId)
+        block_id = from_uint64(block.blockId)
         await self._context.active_writes.stop(block_id)
         store = self._context.store
         try:
@@ -144,7 +144,7 @@ class CommandExecutor:
         self._events.replica_deleted(block_id)
 
     async def _recover(self, block: ExtendedBlockProto, new_genstamp: int) -> None:
-        block_id = _signed(block.blockId)
+        block_id = from_uint64(block.blockId)
         await self._context.active_writes.stop(block_id)
         store = self._context.store
         record = await self._context.run_blocking(store.get, block_id)
@@ -167,7 +167,7 @@ class CommandExecutor:
         await self._call_with_retries("ReportRecoveredReplica", request)
 
     async def _finalize_recovered(self, block: ExtendedBlockProto, genstamp: int, length: int) -> None:
-        block_id = _signed(block.blockId)
+        block_id = from_uint64(block.blockId)
         await self._context.active_writes.stop(block_id)
         final = await self._context.run_blocking(
             _finalize_at_length, self._context.store, block_id, genstamp, length
@@ -203,11 +203,6 @@ def _finalize_at_length(store: ReplicaStore, block_id: int, genstamp: int, lengt
     if length < record.length:
         store.truncate(block_id, genstamp, length)
     return store.finalize(block_id, genstamp)
-
-
-def _signed(block_id: int) -> int:
-    """Block ids travel as uint64; Hadoop's are signed longs."""
-    return block_id - 2 * _SIGN if block_id >= _SIGN else block_id
 
 
 def _kind(command: DatanodeCommandProto) -> str:

@@ -32,10 +32,10 @@ from hopsfs.protocol.dtp_checksum import ChecksumSpec, ChecksumType
 from hopsfs.protocol.dtp_codec import DataTransferServerConnection
 from hopsfs.protocol.dtp_events import ReadStatusReceived, ServerEvent
 from hopsfs.protocol.dtp_wire import ERROR_CHECKSUM, error_response, read_response, status_name
+from hopsfs.protocol.hdfs_values import from_uint64
 from hopsfs.protocol.proto.datatransfer_pb2 import OpReadBlockProto
 
 LOGGER = logging.getLogger("hopsfs.datanode.read")
-_UINT64_SIGN = 2**63
 
 
 @dataclass(slots=True)
@@ -101,7 +101,7 @@ def open_read(context: ServerContext, request: OpReadBlockProto, acked: int | No
     context.check_block_pool(block.poolId)
     if context.bad_replicas.is_bad(block.blockId):
         raise ReplicaKnownBad(f"blk_{block.blockId} failed verification here and is not served")
-    offset, length = _signed(request.offset), _signed(request.len)
+    offset, length = from_uint64(request.offset), from_uint64(request.len)
     reader = context.store.open_for_read(block.blockId, block.generationStamp)
     try:
         if reader.record.state is ReplicaState.RBW and acked is not None:
@@ -192,8 +192,3 @@ async def verify_and_report(context: ServerContext, block_id: int) -> bool:
     if context.bad_replicas.mark(block_id, record.genstamp):
         context.events.replica_bad(block_id, record.genstamp, record.length)
     return True
-
-
-def _signed(value: int) -> int:
-    """A uint64 proto field as the Java long the sender meant."""
-    return value - 2 * _UINT64_SIGN if value >= _UINT64_SIGN else value

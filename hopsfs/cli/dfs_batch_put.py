@@ -23,7 +23,12 @@ from dataclasses import dataclass
 from hopsfs.cli.dfs_context import CommandContext
 from hopsfs.cli.dfs_paths import DfsPath
 from hopsfs.client import Client
-from hopsfs.client.small_file_calls import BATCH_BYTES_MAX, BATCH_FILES_MAX, INLINE_OFFER_BYTES_MAX
+from hopsfs.client.small_file_calls import (
+    BATCH_BYTES_MAX,
+    BATCH_FILES_MAX,
+    INLINE_OFFER_BYTES_MAX,
+    small_file_batches,
+)
 from hopsfs.errors import HopsFSError
 from hopsfs.invariants import check
 
@@ -75,20 +80,14 @@ def put_small_files(
 def _small_batches(files: Sequence[LocalFile]) -> Iterator[list[SmallLocalFile]]:
     """The small regular files among `files`, read lazily, in batches within BATCH_FILES_MAX files and
     BATCH_BYTES_MAX bytes."""
-    batch: list[SmallLocalFile] = []
-    batch_bytes = 0
-    for local_path, remote in files:
-        loaded = _read_small(local_path)
-        if loaded is None:
-            continue
-        data, source_stat = loaded
-        if batch and (len(batch) == BATCH_FILES_MAX or batch_bytes + len(data) > BATCH_BYTES_MAX):
-            yield batch
-            batch, batch_bytes = [], 0
-        batch.append(SmallLocalFile(remote, data, source_stat))
-        batch_bytes += len(data)
-    if batch:
-        yield batch
+
+    def small_files() -> Iterator[SmallLocalFile]:
+        for local_path, remote in files:
+            loaded = _read_small(local_path)
+            if loaded is not None:
+                yield SmallLocalFile(remote, *loaded)
+
+    return small_file_batches(small_files(), lambda entry: len(entry.data))
 
 
 def _send(client: Client, batch: list[SmallLocalFile], overwrite: bool) -> bool:

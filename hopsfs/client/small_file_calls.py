@@ -8,7 +8,8 @@ nothing and says so (None), and the caller writes through blocks instead.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TypeVar
 
 from google.protobuf.message import Message
 
@@ -24,6 +25,7 @@ INLINE_OFFER_BYTES_MAX = 64 * 1024
 # Files and bytes per batchCreateWithData call (the namenode refuses more: 1000 files, 32 MiB).
 BATCH_FILES_MAX = 1000
 BATCH_BYTES_MAX = 16 * 1024 * 1024
+_Entry = TypeVar("_Entry")
 # What a namenode without the small-file methods answers (an HDFS namenode, an older hopsfs).
 NO_SUCH_METHOD = "org.apache.hadoop.ipc.RpcNoSuchMethodException"
 
@@ -132,17 +134,19 @@ class SmallFileCalls:
         await self._call("setInlineThreshold", request, pb.SetInlineThresholdResponseProto)
 
 
-def small_file_batches(files: Sequence[tuple[str, bytes]]) -> list[list[tuple[str, bytes]]]:
-    """`files` cut into batches within BATCH_FILES_MAX files and BATCH_BYTES_MAX bytes each."""
-    batches: list[list[tuple[str, bytes]]] = []
-    current: list[tuple[str, bytes]] = []
-    current_bytes = 0
-    for entry in files:
-        if current and (len(current) == BATCH_FILES_MAX or current_bytes + len(entry[1]) > BATCH_BYTES_MAX):
-            batches.append(current)
-            current, current_bytes = [], 0
-        current.append(entry)
-        current_bytes += len(entry[1])
-    if current:
-        batches.append(current)
-    return batches
+def small_file_batches(
+    entries: Iterable[_Entry], size_of: Callable[[_Entry], int] = lambda entry: len(entry[1])
+) -> Iterator[list[_Entry]]:
+    """`entries` (by default (path, bytes) pairs), in order and lazily, cut into batches within
+    BATCH_FILES_MAX files and BATCH_BYTES_MAX bytes each."""
+    batch: list[_Entry] = []
+    batch_bytes = 0
+    for entry in entries:
+        size = size_of(entry)
+        if batch and (len(batch) == BATCH_FILES_MAX or batch_bytes + size > BATCH_BYTES_MAX):
+            yield batch
+            batch, batch_bytes = [], 0
+        batch.append(entry)
+        batch_bytes += size
+    if batch:
+        yield batch

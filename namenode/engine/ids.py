@@ -40,6 +40,14 @@ class IdAllocator:
             del self._free[len(self._free) - count :]
             return taken
 
+    def take_many(self, count: int) -> list[int]:
+        """`count` ids, any number of them: taken a batch-sized request at a time (a batch of small
+        files needs one per file plus its implicit parents)."""
+        ids: list[int] = []
+        while len(ids) < count:
+            ids.extend(self.take(min(count - len(ids), limits.ID_ALLOCATION_BATCH)))
+        return ids
+
     def give_back(self, ids: list[int]) -> None:
         """Return ids that were taken but never written anywhere."""
         with self._lock:

@@ -451,7 +451,7 @@ def run_transaction(
         if attempt:
             context.statistics["retries"] += 1
             _backoff(attempt)
-        ids = _take_many_ids(context, ids_needed) if ids_needed else []
+        ids = context.inode_ids.take_many(ids_needed) if ids_needed else []
         reserved = Reservation.take(context, block_ids_needed, commands=write)
         transaction: Transaction | None = None
         try:
@@ -483,15 +483,6 @@ def run_transaction(
     raise RetriesExhausted(
         f"gave up after {context.retries_max + 1} attempts; last transient error: {last_error}"
     ) from last_error
-
-
-def _take_many_ids(context: EngineContext, count: int) -> list[int]:
-    """`count` inode ids, taken an allocator batch at a time (the allocator's request limit): a
-    batch of small files needs one per file plus its implicit parents."""
-    ids: list[int] = []
-    while len(ids) < count:
-        ids.extend(context.inode_ids.take(min(count - len(ids), limits.ID_ALLOCATION_BATCH)))
-    return ids
 
 
 COMMANDS_PER_TRANSACTION_MAX = 1 << 20

@@ -14,14 +14,13 @@ import random
 from collections import defaultdict
 from collections.abc import Sequence
 
-from hopsfs.errors import FileNotFound, InvalidArgument
+from hopsfs.errors import InvalidArgument
 from namenode import schema
 from namenode.block_entities import DatanodeInfo, LocatedBlock, LocatedBlocks
 from namenode.block_rows import BlockRow, CorruptReplicaRow, ReplicaRow, UcReplicaRow
-from namenode.engine.permissions import READ
-from namenode.engine.resolver import check_traverse, require_target, resolve
 from namenode.engine.txn import Transaction
 from namenode.ops.block_state import BlockKey, DatanodeView, block_value, datanode_info
+from namenode.ops.common import file_to_read
 from namenode.ops.inline_blocks import locate_inline_file
 
 _RANDOM = random.Random()
@@ -48,12 +47,7 @@ def get_block_locations(
         raise InvalidArgument(f"Negative offset is not supported. File: {path}")
     if length < 0:
         raise InvalidArgument(f"Negative length is not supported. File: {path}")
-    resolved = resolve(transaction, path)
-    check_traverse(transaction, resolved)
-    target = require_target(resolved)
-    if not target.is_file:
-        raise FileNotFound(f"Path is not a file: {path}")
-    transaction.permissions.require(target, READ, path)
+    target = file_to_read(transaction, path)
     if target.file_stored_in_db:
         return locate_inline_file(transaction, target, path, offset, inline_location)
     under_construction = bool(target.under_construction)

@@ -6,7 +6,7 @@ from hopsfs import limits
 from hopsfs.errors import FileNotFound, InvalidArgument, LimitExceeded, ParentNotDirectory, StaleResolution
 from hopsfs.invariants import check
 from hopsfs.types import FileStatus, InodeKind
-from namenode.engine.permissions import WRITE
+from namenode.engine.permissions import READ, WRITE
 from namenode.engine.resolver import ResolvedPath, check_traverse, require_target, resolve
 from namenode.engine.txn import Transaction
 from namenode.entities import InodeRow, key_for, new_inode_row
@@ -161,6 +161,17 @@ def file_status(path: str, row: InodeRow) -> FileStatus:
         storage_policy=row.storage_policy,
         under_construction=bool(row.under_construction),
     )
+
+
+def file_to_read(transaction: Transaction, path: str) -> InodeRow:
+    """The file at `path` once the caller may read it (traverse, a file, READ); not locked."""
+    resolved = resolve(transaction, path)
+    check_traverse(transaction, resolved)
+    target = require_target(resolved)
+    if not target.is_file:
+        raise FileNotFound(f"Path is not a file: {path}")
+    transaction.permissions.require(target, READ, path)
+    return target
 
 
 def lock_file_to_write(transaction: Transaction, path: str) -> InodeRow:

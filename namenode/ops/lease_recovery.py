@@ -127,21 +127,24 @@ def report_recovered_replica(
     mine.generation_stamp = new_generation_stamp
     mine.num_bytes = num_bytes
     transaction.stage_update(mine)
-    _commit_if_agreed(transaction, row, block, expected, DatanodeView.load(transaction), timed_out=False)
+    view = DatanodeView.load(transaction)
+    cut_bytes = _truncation_bytes(transaction, row)
+    _commit_if_agreed(transaction, row, block, expected, view, cut_bytes=cut_bytes, timed_out=False)
 
 
 def advance(transaction: Transaction, row: InodeRow) -> Outcome:
     """Move the recovery of a locked, open file one step forward (see the module docstring)."""
     truncations = transaction.session.read_by_inodes(TruncationRow, [row.id])
-    outcome = _advance(transaction, row, truncating=bool(truncations))
+    outcome = _advance(transaction, row, cut_bytes=truncations[0].num_bytes if truncations else None)
     if outcome in (Outcome.CLOSED, Outcome.DROPPED):
         for truncation in truncations:
             transaction.stage_delete(truncation)
     return outcome
 
 
-def _advance(transaction: Transaction, row: InodeRow, *, truncating: bool) -> Outcome:
-    if row.client_name != RECOVERY_LEASE_HOLDER and not truncating:
+def _advance(transaction: Transaction, row: InodeRow, *, cut_bytes: int | None) -> Outcome:
+    """`cut_bytes`: the length a truncate commits the last block at, None for a lease recovery."""
+    if row.client_name != RECOVERY_LEASE_HOLDER and cut_bytes is None:
         log.info("lease recovery of inode %d from holder %s", row.id, row.client_name)
         row.client_name = RECOVERY_LEASE_HOLDER
         transaction.close_lease(row.id)
@@ -168,7 +171,10 @@ def _advance(transaction: Transaction, row: InodeRow, *, truncating: bool) -> Ou
     if last.state == schema.BLOCK_UNDER_RECOVERY:
         started_ms = max((location.recovery_started_ms for location in expected), default=0)
         timed_out = transaction.now_ms - started_ms >= transaction.context.block_config.recovery_timeout_ms
-        if _commit_if_agreed(transaction, row, last, expected, view, timed_out=timed_out) or not timed_out:
+        committed = _commit_if_agreed(
+            transaction, row, last, expected, view, cut_bytes=cut_bytes, timed_out=timed_out
+        )
+        if committed or not timed_out:
             return Outcome.RECOVERING
     never_written = last.num_bytes == 0 and all(
         location.reported_state == schema.REPORTED_NOTHING for location in expected
@@ -210,12 +216,13 @@ def _commit_if_agreed(
     expected: Sequence[UcReplicaRow],
     view: DatanodeView,
     *,
+    cut_bytes: int | None,
     timed_out: bool,
 ) -> bool:
-    """Phase 2: commit the block at the shortest answered length once the live holders answered (all
-    of them, or at least one after the timeout); FINALIZE_RECOVERED to the ones that answered."""
-    truncations = transaction.session.read_by_inodes(TruncationRow, [row.id])
-    forced_bytes = truncations[0].num_bytes if truncations else 0
+    """Phase 2: commit the block at the shortest answered length (a truncate's: `cut_bytes`) once
+    the live holders answered (all of them, or at least one after the timeout); FINALIZE_RECOVERED
+    to the ones that answered."""
+    forced_bytes = cut_bytes or 0
     answered = [
         location
         for location in expected
@@ -232,7 +239,7 @@ def _commit_if_agreed(
     ]
     if waiting and not timed_out:
         return False
-    length = forced_bytes if truncations else min(location.num_bytes for location in answered)
+    length = cut_bytes if cut_bytes is not None else min(location.num_bytes for location in answered)
     row.size += length - last.num_bytes
     transaction.update(row)
     last.num_bytes = length
@@ -242,7 +249,7 @@ def _commit_if_agreed(
         holder = view.by_storage(location.storage_id)
         if location not in answered or holder is None:
             transaction.stage_delete(location)
-            if truncations and holder is not None:
+            if cut_bytes is not None and holder is not None:
                 # Its replica is a whole finalized one, longer than the file now says: it must go.
                 invalidate_on(transaction, holder.datanode_uuid, last.block_id, last.generation_stamp)
             continue
@@ -273,3 +280,9 @@ def _drop_last_block(
     remove_last_block(transaction, row, last, expected, view)
     close_file(transaction, row, blocks[:-1])
     return Outcome.DROPPED
+
+
+def _truncation_bytes(transaction: Transaction, row: InodeRow) -> int | None:
+    """The length a truncate in progress commits the file's last block at; None when none is."""
+    truncations = transaction.session.read_by_inodes(TruncationRow, [row.id])
+    return truncations[0].num_bytes if truncations else None

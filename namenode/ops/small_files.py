@@ -13,15 +13,21 @@ Lock set: as create (the parent, plus the target when overwriting).
 
 from __future__ import annotations
 
-from hopsfs.errors import FileNotFound, InvalidArgument, LeaseConflict
+from hopsfs.errors import InvalidArgument, LeaseConflict
 from hopsfs.invariants import check
 from namenode import schema
-from namenode.engine.permissions import READ, WRITE
+from namenode.engine.permissions import WRITE
 from namenode.engine.resolver import ResolvedPath, check_traverse, require_target, resolve
 from namenode.engine.txn import Transaction
 from namenode.entities import InodeRow
 from namenode.ops.block_removal import release_blocks_of
-from namenode.ops.common import file_status, lock_file_to_write, lock_parent_for_new_child, mark_closed
+from namenode.ops.common import (
+    file_status,
+    file_to_read,
+    lock_file_to_write,
+    lock_parent_for_new_child,
+    mark_closed,
+)
 from namenode.ops.create import start_file
 from namenode.ops.leases import check_holder_name
 
@@ -79,12 +85,7 @@ def create_with_data(
 
 def read_with_metadata(transaction: Transaction, path: str) -> InlineRead:
     """The file's status and, when it is stored inline, its bytes, read in one snapshot."""
-    resolved = resolve(transaction, path)
-    check_traverse(transaction, resolved)
-    target = require_target(resolved)
-    if not target.is_file:
-        raise FileNotFound(f"Path is not a file: {path}")
-    transaction.permissions.require(target, READ, path)
+    target = file_to_read(transaction, path)
     status = file_status(path, target)
     if not target.file_stored_in_db:
         return InlineRead(status, None)

@@ -33,12 +33,12 @@ def test_chunks_are_full_but_the_last_and_join_back() -> None:
 
 def test_put_batches_respect_both_bounds_and_keep_order() -> None:
     many = [(f"/f{index}", b"x") for index in range(2 * BATCH_FILES_MAX + 1)]
-    batches = small_file_batches(many)
+    batches = list(small_file_batches(many))
     assert [len(batch) for batch in batches] == [BATCH_FILES_MAX, BATCH_FILES_MAX, 1]
     assert [entry for batch in batches for entry in batch] == many
     big = [(f"/b{index}", b"y" * (BATCH_BYTES_MAX // 3 + 1)) for index in range(4)]
     assert [len(batch) for batch in small_file_batches(big)] == [2, 2]
-    assert small_file_batches([]) == []
+    assert list(small_file_batches([])) == []
 
 
 def _stream(data: bytes) -> InlineInputStream:
