@@ -359,7 +359,8 @@ REPORTED_RECOVERED = 3  # answered a lease-recovery RECOVER command
 # Where the pipeline of a block being written (or recovered) was sent: the expected locations of a block
 # that is under construction, committed or under recovery (HopsFS replica_under_constructions); deleted
 # once the block is COMPLETE (its good replicas are then in `replicas`). generation_stamp/num_bytes hold
-# what the datanode last reported (-1: nothing yet); recovery_started_ms when lease recovery sent RECOVER.
+# what the datanode last reported (-1: nothing yet; once lease recovery began, the stamp before it, the
+# lowest its replica may be at); recovery_started_ms when lease recovery sent RECOVER.
 replicas_under_construction = Table(
     "replicas_under_construction",
     metadata,

@@ -2,6 +2,7 @@
 its queued commands are dropped, and its replicas are forgotten in bounded batches, each block that
 lost one queued for re-replication. The batches also serve a storage a datanode re-registered without
 (its volume was replaced). A DEAD datanode that heartbeats again is LIVE and re-reports its replicas.
+A new housekeeping leader restarts the silence clock of every LIVE datanode (restart_heartbeat_clocks).
 
 Lock set: the datanode rows (declare), then per batch the rows of the blocks it touches.
 """
@@ -28,6 +29,26 @@ def declare_dead(transaction: Transaction) -> list[DatanodeRow]:
         transaction.stage_update(locked)
         transaction.session.delete_commands_of_datanode(locked.datanode_uuid)
     return silent
+
+
+def restart_heartbeat_clocks(transaction: Transaction) -> int:
+    """A new leader's first step: every LIVE datanode counts as heard from now. Silence before the
+    change of leader proves nothing: with every namenode down (a restart, an upgrade) no heartbeat
+    could land, and declaring those datanodes dead would forget every replica and drop the last block
+    of each file under recovery. As a restarted HDFS namenode waits for datanodes to register, a
+    datanode is judged only on its silence since. Returns how many clocks moved."""
+    view = DatanodeView.load(transaction)
+    moved = 0
+    for row in view.rows:
+        if row.state != schema.DATANODE_LIVE or row.last_heartbeat_ms >= transaction.now_ms:
+            continue
+        locked = transaction.session.read_datanode_for_update(row.datanode_uuid)
+        if locked is None or locked.state != schema.DATANODE_LIVE:
+            continue
+        locked.last_heartbeat_ms = max(locked.last_heartbeat_ms, transaction.now_ms)
+        transaction.stage_update(locked)
+        moved += 1
+    return moved
 
 
 def dead_storages(transaction: Transaction) -> list[str]:

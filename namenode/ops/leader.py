@@ -4,7 +4,8 @@ The `leader_lease` row "housekeeping" names a holder and when its lease expires.
 lease when it is expired or already its own (a renewal), inside a transaction that reads the row for
 update: SQLite's single writer or InnoDB's row lock serializes contenders, so two can never both see
 the lease free. `epoch` counts changes of leader. A leader that stops renewing loses the lease when it
-expires; a leader shutting down cleanly gives it up at once.
+expires; a leader shutting down cleanly gives it up at once. A new leader restarts the datanodes'
+heartbeat clocks in the same transaction (datanode_liveness.restart_heartbeat_clocks).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from hopsfs.invariants import check
 from namenode import schema
 from namenode.block_rows import LeaderLeaseRow
 from namenode.engine.txn import Transaction
+from namenode.ops.datanode_liveness import restart_heartbeat_clocks
 
 log = logging.getLogger(__name__)
 HOLDER_BYTES_MAX = 64  # leader_lease.holder
@@ -34,6 +36,7 @@ def try_become_leader(transaction: Transaction, namenode_id: str, lease_ms: int)
     if lease.holder != namenode_id:
         lease.epoch += 1
         log.info("namenode %s becomes the housekeeping leader (epoch %d)", namenode_id, lease.epoch)
+        restart_heartbeat_clocks(transaction)
     lease.holder = namenode_id
     lease.expires_ms = now_ms + lease_ms
     transaction.stage_update(lease)

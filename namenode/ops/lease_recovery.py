@@ -35,6 +35,7 @@ from namenode.engine.txn import Transaction
 from namenode.entities import InodeRow
 from namenode.ops.block_reports import reporting_datanode
 from namenode.ops.block_state import (
+    NOT_REPORTED,
     DatanodeView,
     close_file,
     describe,
@@ -193,6 +194,11 @@ def start_phase_one(
     last.state = schema.BLOCK_UNDER_RECOVERY
     transaction.stage_update(last)
     for location in expected:
+        # The lowest stamp this holder's replica may be at. A recovery started again (its answers
+        # were lost, say with a killed namenode) must still take replicas that never saw the first
+        # RECOVER: they are at the stamp the block had before any recovery, which the row keeps.
+        if location.generation_stamp == NOT_REPORTED:
+            location.generation_stamp = old_stamp
         location.recovery_started_ms = transaction.now_ms
         transaction.stage_update(location)
         holder = view.live_by_storage(location.storage_id)
@@ -202,7 +208,7 @@ def start_phase_one(
                 holder.datanode_uuid,
                 CommandKind.RECOVER,
                 last.block_id,
-                old_stamp,
+                location.generation_stamp,
                 num_bytes=last.num_bytes,
                 new_generation_stamp=last.generation_stamp,
             )

@@ -38,8 +38,9 @@ FILE_BYTES = 100_000
 KILLS = 2
 
 
-def _restart_namenode(cluster: DataCluster) -> None:
-    """Kill -9 namenode-1 and start it again on the ports it had (clients and datanodes find it)."""
+def _restart_namenode(cluster: DataCluster, down_s: float = 0.2) -> None:
+    """Kill -9 namenode-1 and start it again, `down_s` later, on the ports it had (clients and
+    datanodes find it)."""
     managed = cluster.cluster.process_named("namenode-1")
     managed.kill()
     pinned = {"--port": cluster.cluster.port, "--datanode-port": cluster.cluster.datanode_service_port}
@@ -47,7 +48,7 @@ def _restart_namenode(cluster: DataCluster) -> None:
     for flag, value in pinned.items():
         command[command.index(flag) + 1] = str(value)
     managed.command = command
-    time.sleep(0.2)
+    time.sleep(down_s)
     managed.start(NAMENODE_READY)
 
 
@@ -55,9 +56,12 @@ def _url(request: pytest.FixtureRequest, backend: str) -> str:
     return str(request.getfixturevalue("sqlite_url" if backend == "sqlite" else "mysql_url"))
 
 
+# Down longer than the recovery timeout: the restarted namenode starts the recovery again before any
+# datanode saw the first RECOVER, so its replicas are older than the block's new stamp and must fit.
+@pytest.mark.parametrize("down_s", [0.2, 4.0])
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)])
 def test_a_restarted_namenode_finishes_a_cut_inside_a_block(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+    backend: str, down_s: float, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     data = payload(2 * BLOCK_BYTES + 500, seed=31)
     new_length = BLOCK_BYTES + 4321
@@ -67,13 +71,15 @@ def test_a_restarted_namenode_finishes_a_cut_inside_a_block(
         with cluster.connect() as client:
             write_file(client, "/f", data, replication=3)
             assert not client.truncate("/f", new_length, wait=False)
-        _restart_namenode(cluster)
+        _restart_namenode(cluster, down_s)
         with cluster.connect() as client:
             assert wait_until(lambda: client.is_file_closed("/f"), EVENTUAL_TIMEOUT_S), cluster.output()
-            assert client.stat("/f").size == new_length
+            assert client.stat("/f").size == new_length, cluster.output()
             assert client.read_bytes("/f") == data[:new_length]
             assert client.truncate("/f", new_length)  # re-sent after the recovery: True
-        assert wait_until(lambda: cluster.fully_replicated("/f", 3), EVENTUAL_TIMEOUT_S)
+        assert wait_until(lambda: cluster.fully_replicated("/f", 3), EVENTUAL_TIMEOUT_S), (
+            f"holders {cluster.holders('/f')}\n{cluster.output()}"
+        )
         assert cluster.replica_mismatches("/f", data[:new_length]) == []
     finally:
         clusters.close()  # stops the cluster and runs fsck on its store

@@ -12,7 +12,7 @@ from support.fsck import assert_consistent
 from hopsfs.errors import SchemaVersionMismatch
 from hopsfs.types import Caller
 from namenode import schema
-from namenode.block_entities import DatanodeRegistration, StorageReport
+from namenode.block_entities import DatanodeRegistration, DatanodeReportKind, StorageReport
 from namenode.dal.store import MetadataStore
 from namenode.engine.namespace import Namespace
 from namenode.engine.txn import Transaction, run_transaction
@@ -145,3 +145,24 @@ def test_upgrade_from_schema_2_adds_the_block_manager(db_url: str) -> None:
     finally:
         namespace.close()
     assert_consistent(db_url)
+
+
+def test_a_new_leader_judges_datanodes_only_on_their_silence_since(cluster: BlockCluster) -> None:
+    """Every namenode was down longer than the dead timeout (no heartbeat could land): the next leader
+    does not declare the datanodes dead at once, but only after the timeout passes again in silence.
+    Its own renewals do not restart the clocks, and a datanode already DEAD stays so."""
+    manager = cluster.manager
+    live, gone = cluster.add_datanode("dn-live"), cluster.add_datanode("dn-gone")
+    assert manager.try_become_leader("nn-old", cluster.now_ms, 2 * CONFIG.dead_after_ms)
+    cluster.advance(CONFIG.dead_after_ms + 1)
+    cluster.heartbeat(live)
+    assert manager.housekeeping_once("nn-old", cluster.now_ms).datanodes_declared_dead == 1  # dn-gone
+    cluster.advance(5 * CONFIG.dead_after_ms)  # the whole cluster is down
+    assert manager.try_become_leader("nn-new", cluster.now_ms, 10 * CONFIG.dead_after_ms)
+    assert manager.housekeeping_once("nn-new", cluster.now_ms).datanodes_declared_dead == 0
+    assert {row.uuid for row in manager.datanode_report(DatanodeReportKind.LIVE, cluster.now_ms)} == {live}
+    cluster.advance(CONFIG.dead_after_ms // 2)
+    assert manager.try_become_leader("nn-new", cluster.now_ms, 10 * CONFIG.dead_after_ms)  # a renewal
+    cluster.advance(CONFIG.dead_after_ms // 2 + 1)
+    assert manager.housekeeping_once("nn-new", cluster.now_ms).datanodes_declared_dead == 1
+    assert gone not in {row.uuid for row in manager.datanode_report(DatanodeReportKind.LIVE, cluster.now_ms)}

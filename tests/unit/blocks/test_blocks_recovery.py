@@ -158,3 +158,28 @@ def test_a_block_no_holder_ever_wrote_is_dropped_after_the_timeout(
         located.block.block_id in {b.block_id for c in listed for b in c.blocks}
         for listed in commands.values()
     )
+
+
+def test_a_recovery_started_again_takes_replicas_that_missed_the_first_recover(
+    cluster: BlockCluster, three: list[str]
+) -> None:
+    """No holder answered the first RECOVER (a namenode killed before heartbeats carried it): the
+    second names the stamp the replicas had before any recovery as the lowest that fits, not the first
+    attempt's stamp, which no replica may have taken."""
+    assert cluster.manager.try_become_leader(LEADER, cluster.now_ms, 10 * CONFIG.lease_hard_limit_ms)
+    located = _open_file_with_data(cluster, "/f", {"dn-a": 100, "dn-b": 100, "dn-c": 100})
+    original, block_id = located.block.generation_stamp, located.block.block_id
+    assert not cluster.namespace.recover_lease(ROOT, "/f", "other")
+    cluster.advance(CONFIG.recovery_timeout_ms + 1)
+    cluster.manager.housekeeping_once(LEADER, cluster.now_ms)  # timed out unanswered: phase one again
+    for uuid, commands in _recover_commands(cluster, three).items():
+        assert [(c.blocks[0].generation_stamp, c.new_generation_stamp) for c in commands] == [
+            (original, original + 1),
+            (original, original + 2),
+        ], uuid
+    for uuid in three:
+        cluster.manager.report_recovered_replica(uuid, block_id, original + 2, 100, cluster.now_ms)
+        cluster.received(uuid, Block(block_id, original + 2, 100))
+    cluster.manager.housekeeping_once(LEADER, cluster.now_ms)
+    status = cluster.namespace.stat(ROOT, "/f")
+    assert (status.size, status.under_construction) == (100, False)
