@@ -188,6 +188,8 @@ def _on_committed(
         batch.replicas[block.block_id].append(new_replica(block, datanode.storage_id))
         _after_replica_added(batch, block, datanode.storage_id)
         counts.added += 1
+    elif _awaiting_its_cut(block, replica, mine):
+        return  # its FINALIZE_RECOVERED is on the way; that `received` counts it
     elif replica.finalized or replica.generation_stamp < block.generation_stamp:
         mark_corrupt(transaction, block, datanode.storage_id, "stale or wrong length", None)
         if mine is not None:
@@ -196,6 +198,18 @@ def _on_committed(
         counts.corrupt += 1
     else:
         _record_expected(batch, block, datanode, replica, mine)
+
+
+def _awaiting_its_cut(block: BlockRow, replica: ReportedReplica, mine: UcReplicaRow | None) -> bool:
+    """A replica a recovery committed shorter than it is (a truncate inside a block), reported before
+    its datanode ran FINALIZE_RECOVERED: it answered RECOVER at the block's stamp with at least the
+    committed length. HDFS reports such a replica as under recovery; ours stays finalized until cut."""
+    return (
+        mine is not None
+        and mine.reported_state == schema.REPORTED_RECOVERED
+        and mine.generation_stamp == block.generation_stamp == replica.generation_stamp
+        and replica.num_bytes >= block.num_bytes
+    )
 
 
 def _stale_rbw(

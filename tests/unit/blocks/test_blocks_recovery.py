@@ -6,7 +6,14 @@ import pytest
 from block_cluster import ALICE, BLOCK_SIZE, CONFIG, ROOT, BlockCluster
 
 from hopsfs.errors import FileNotFound, LeaseConflict, PermissionDenied
-from namenode.block_entities import Block, CommandKind, DatanodeCommand, LocatedBlock, UnknownDatanode
+from namenode.block_entities import (
+    Block,
+    CommandKind,
+    DatanodeCommand,
+    LocatedBlock,
+    ReportedReplica,
+    UnknownDatanode,
+)
 
 LEADER = "nn-leader"
 
@@ -183,3 +190,25 @@ def test_a_recovery_started_again_takes_replicas_that_missed_the_first_recover(
     cluster.manager.housekeeping_once(LEADER, cluster.now_ms)
     status = cluster.namespace.stat(ROOT, "/f")
     assert (status.size, status.under_construction) == (100, False)
+
+
+def test_a_full_report_between_a_truncates_commit_and_its_finalize_is_not_corruption(
+    cluster: BlockCluster, three: list[str]
+) -> None:
+    """A truncate inside a block committed at the cut length; a holder's full report arrives before it
+    ran FINALIZE_RECOVERED, naming its replica finalized at the new stamp and still the old length (as
+    after a re-registration). That replica is waiting for its cut, not corrupt: once cut, it counts."""
+    (written,) = cluster.write_file("/f", [1000])
+    block_id = written.block.block_id
+    assert not cluster.namespace.truncate(ROOT, "/f", 400, "cutter")
+    stamp = written.block.generation_stamp + 1
+    for uuid in three:
+        cluster.manager.report_recovered_replica(uuid, block_id, stamp, 1000, cluster.now_ms)
+    early = ReportedReplica(block_id, stamp, 1000, finalized=True)
+    cluster.manager.full_block_report("dn-a", [early], cluster.now_ms)
+    for uuid in three:
+        cluster.received(uuid, Block(block_id, stamp, 400))
+    assert cluster.namespace.recover_lease(ROOT, "/f", "other")
+    (located,) = cluster.namespace.get_block_locations(ROOT, "/f", 0, 400).blocks
+    assert (located.block.num_bytes, located.corrupt) == (400, False)
+    assert sorted(location.uuid for location in located.locations) == sorted(three)
