@@ -104,6 +104,25 @@ class Namespace(SmallFileOperations):
             self.context, caller, lambda tx: read.list_directory(tx, path, start_after, limit), write=False
         )
 
+    def list_located(
+        self,
+        caller: Caller,
+        path: str,
+        start_after: str = "",
+        client_host: str | None = None,
+        limit: int = limits.LISTING_PAGE_ENTRIES_MAX,
+    ) -> tuple[Listing, dict[str, LocatedBlocks]]:
+        """A listing page and the block locations of each file in it (keyed by path), one snapshot."""
+        return run_transaction(
+            self.context,
+            caller,
+            lambda tx: block_locations.list_located(
+                tx, path, start_after, limit, client_host, inline_location=self.inline_block_location
+            ),
+            write=False,
+            snapshot=True,
+        )
+
     def list_all(self, caller: Caller, path: str) -> list[FileStatus]:
         """Every entry, page by page (each page its own consistent read)."""
         entries: list[FileStatus] = []

@@ -24,6 +24,7 @@ from hopsfs.protocol.proto import client_namenode_protocol_pb2 as pb
 from hopsfs.protocol.proto import hdfs_pb2, small_files_pb2, xattr_pb2
 from hopsfs.types import Caller, RetryKey, XAttrSetFlag
 from namenode import block_protos
+from namenode.block_entities import LocatedBlocks
 from namenode.engine.namespace import Namespace
 from namenode.engine.read_provenance import ReadRecorder
 from namenode.ipc import small_files_service
@@ -99,8 +100,13 @@ class ClientProtocolService:
             start_after = request.startAfter.decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidArgument("startAfter is not UTF-8") from None
+        located: dict[str, LocatedBlocks] = {}
         try:
-            page = self.namespace.list(caller, path, start_after)
+            if request.needLocation:
+                # Spark's listLocatedStatus: every file with its blocks' locations, in one snapshot.
+                page, located = self.namespace.list_located(caller, path, start_after, caller.host)
+            else:
+                page = self.namespace.list(caller, path, start_after)
         except FileNotFound:
             return pb.GetListingResponseProto()
         response = pb.GetListingResponseProto()
@@ -110,10 +116,8 @@ class ClientProtocolService:
             # A file lists as itself, under an empty name (HDFS's EMPTY_NAME).
             proto = entries.add()
             hdfs_values.fill_status_proto(proto, entry, local_name=entry.path != path)
-            if request.needLocation and entry.is_file:
-                # Spark's listLocatedStatus: every file with its blocks' locations, in one listing.
-                located = self.namespace.get_block_locations(caller, entry.path, 0, entry.size, caller.host)
-                block_protos.fill_located_blocks_proto(proto.locations, located, self._pool_id)
+            if entry.path in located:
+                block_protos.fill_located_blocks_proto(proto.locations, located[entry.path], self._pool_id)
         listing.remainingEntries = page.remaining
         return response
 

@@ -15,13 +15,16 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from hopsfs.errors import InvalidArgument
+from hopsfs.types import Listing
 from namenode import schema
 from namenode.block_entities import DatanodeInfo, LocatedBlock, LocatedBlocks
 from namenode.block_rows import BlockRow, CorruptReplicaRow, ReplicaRow, UcReplicaRow
 from namenode.engine.txn import Transaction
+from namenode.entities import InodeRow
 from namenode.ops.block_state import BlockKey, DatanodeView, block_value, datanode_info
-from namenode.ops.common import file_to_read
+from namenode.ops.common import file_status, file_to_read
 from namenode.ops.inline_blocks import locate_inline_file
+from namenode.ops.read import listing_rows
 
 _RANDOM = random.Random()
 
@@ -48,6 +51,61 @@ def get_block_locations(
     if length < 0:
         raise InvalidArgument(f"Negative length is not supported. File: {path}")
     target = file_to_read(transaction, path)
+    return locate_file(
+        transaction,
+        target,
+        path,
+        offset,
+        length,
+        client_host,
+        snapshot=snapshot,
+        inline_location=inline_location,
+    )
+
+
+def list_located(
+    transaction: Transaction,
+    path: str,
+    start_after: str,
+    limit: int,
+    client_host: str | None,
+    *,
+    inline_location: DatanodeInfo | None = None,
+) -> tuple[Listing, dict[str, LocatedBlocks]]:
+    """getListing with needLocation (Spark's listLocatedStatus): a listing page and every file's
+    blocks, read together in the caller's snapshot, so a file deleted meanwhile is in neither. As in
+    HDFS, listing the directory is the permission the locations need: a file the caller may not read
+    is listed with them too (reading its bytes is what READ guards)."""
+    rows, remaining = listing_rows(transaction, path, start_after, limit)
+    located = {
+        entry_path: locate_file(
+            transaction,
+            row,
+            entry_path,
+            0,
+            row.size,
+            client_host,
+            snapshot=True,
+            inline_location=inline_location,
+        )
+        for entry_path, row in rows
+        if row.is_file
+    }
+    return Listing(tuple(file_status(entry_path, row) for entry_path, row in rows), remaining), located
+
+
+def locate_file(
+    transaction: Transaction,
+    target: InodeRow,
+    path: str,
+    offset: int,
+    length: int,
+    client_host: str | None,
+    *,
+    snapshot: bool,
+    inline_location: DatanodeInfo | None,
+) -> LocatedBlocks:
+    """get_block_locations once `target`, the file at `path`, may be read."""
     if target.file_stored_in_db:
         return locate_inline_file(transaction, target, path, offset, inline_location)
     under_construction = bool(target.under_construction)
