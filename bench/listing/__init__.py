@@ -1,0 +1,1 @@
+"""Located listings (getListing with needLocation, Spark's listLocatedStatus) in the engine."""
