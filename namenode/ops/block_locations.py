@@ -77,6 +77,8 @@ def list_located(
     HDFS, listing the directory is the permission the locations need: a file the caller may not read
     is listed with them too (reading its bytes is what READ guards)."""
     rows, remaining = listing_rows(transaction, path, start_after, limit)
+    in_blocks = any(row.is_file and not row.file_stored_in_db for _, row in rows)
+    view = DatanodeView.load(transaction) if in_blocks else None  # once for the page, not per file
     located = {
         entry_path: locate_file(
             transaction,
@@ -87,6 +89,7 @@ def list_located(
             client_host,
             snapshot=True,
             inline_location=inline_location,
+            view=view,
         )
         for entry_path, row in rows
         if row.is_file
@@ -104,8 +107,10 @@ def locate_file(
     *,
     snapshot: bool,
     inline_location: DatanodeInfo | None,
+    view: DatanodeView | None = None,
 ) -> LocatedBlocks:
-    """get_block_locations once `target`, the file at `path`, may be read."""
+    """get_block_locations once `target`, the file at `path`, may be read. `view`: the datanodes as
+    this transaction read them already (a listing page shares one); None reads them if needed."""
     if target.file_stored_in_db:
         return locate_inline_file(transaction, target, path, offset, inline_location)
     under_construction = bool(target.under_construction)
@@ -120,7 +125,7 @@ def locate_file(
     chosen = _overlapping(blocks, starts, offset, length)
     wanted = set(chosen) | {len(blocks) - 1}
     sources = _LocationSources.load(transaction, target.id, [blocks[index] for index in sorted(wanted)])
-    view = DatanodeView.load(transaction)
+    view = view or DatanodeView.load(transaction)
     located = {
         index: _locate(blocks[index], starts[index], sources, view, client_host) for index in sorted(wanted)
     }

@@ -16,7 +16,7 @@ from namenode import schema
 from namenode.block_entities import Block, BlockMismatch, DatanodeInfo, LocatedBlock, NotEnoughDatanodes
 from namenode.block_rows import BlockLookupRow, BlockRow, DatanodeRow, UcReplicaRow
 from namenode.engine.block_config import BLOCKS_PER_FILE_MAX
-from namenode.engine.resolver import check_traverse, require_target, resolve
+from namenode.engine.resolver import ResolvedPath, check_traverse, require_target, resolve
 from namenode.engine.txn import Transaction
 from namenode.entities import InodeRow
 from namenode.ops import placement
@@ -42,6 +42,13 @@ def lock_open_file(
 ) -> InodeRow | None:
     """The file `holder` writes, write-locked. LeaseExpired unless it is open under `holder`'s lease;
     with `closed_ok`, None for a closed file (a retried complete)."""
+    return lock_resolved_open_file(transaction, path, holder, file_id, closed_ok=closed_ok)[1]
+
+
+def lock_resolved_open_file(
+    transaction: Transaction, path: str, holder: str, file_id: int, *, closed_ok: bool = False
+) -> tuple[ResolvedPath, InodeRow | None]:
+    """lock_open_file, with the path's resolution for a caller that needs its ancestors too."""
     check_holder_name(holder)
     resolved = resolve(transaction, path)
     check_traverse(transaction, resolved)
@@ -56,11 +63,11 @@ def lock_open_file(
     row = transaction.lock([target])[target.id]
     if not row.under_construction:
         if closed_ok:
-            return None
+            return resolved, None
         raise LeaseExpired(f"No lease on {path}: File is not open for writing. Holder {holder} has no lease")
     if row.client_name != holder:
         raise LeaseExpired(f"No lease on {path}: the lease is held by {row.client_name}, not {holder}")
-    return row
+    return resolved, row
 
 
 def add_block(

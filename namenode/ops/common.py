@@ -177,6 +177,11 @@ def file_to_read(transaction: Transaction, path: str) -> InodeRow:
 def lock_file_to_write(transaction: Transaction, path: str) -> InodeRow:
     """The file at `path`, write-locked, once HDFS's checks for reopening or recovering it pass: it is
     a file, the caller may write it, and no subtree operation holds it (append, recoverLease)."""
+    return lock_resolved_file_to_write(transaction, path)[1]
+
+
+def lock_resolved_file_to_write(transaction: Transaction, path: str) -> tuple[ResolvedPath, InodeRow]:
+    """lock_file_to_write, with the path's resolution for a caller that needs its ancestors too."""
     resolved = resolve(transaction, path)
     check_traverse(transaction, resolved)
     target = require_target(resolved)
@@ -184,7 +189,7 @@ def lock_file_to_write(transaction: Transaction, path: str) -> InodeRow:
         raise FileNotFound(f"Path is not a file: {path}")
     transaction.permissions.require(target, WRITE, path)
     check_path_free(transaction, resolved)
-    return transaction.lock([target])[target.id]
+    return resolved, transaction.lock([target])[target.id]
 
 
 def mark_closed(transaction: Transaction, row: InodeRow, size: int) -> None:

@@ -12,9 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hopsfs.errors import InvalidArgument
-from namenode.engine.resolver import resolve
 from namenode.engine.txn import Transaction
-from namenode.ops.blocks import lock_open_file
+from namenode.ops.blocks import lock_resolved_open_file
 from namenode.ops.common import mark_closed
 from namenode.ops.small_files import inline_threshold
 
@@ -30,8 +29,8 @@ def complete_with_data(
 ) -> InlineCompleted:
     """Close `holder`'s open file with `data` inline; stored=False (nothing changed) when `data`
     exceeds the threshold. A re-sent call whose first one closed the file answers stored=True."""
-    threshold_bytes = inline_threshold(transaction, resolve(transaction, path))
-    row = lock_open_file(transaction, path, holder, file_id, closed_ok=bool(file_id))
+    resolved, row = lock_resolved_open_file(transaction, path, holder, file_id, closed_ok=bool(file_id))
+    threshold_bytes = inline_threshold(transaction, resolved)
     if row is None:
         # Closed already: by this very call, sent again after its answer was lost, when it holds
         # exactly these bytes; otherwise the writer lost its file (lease recovery closed it).

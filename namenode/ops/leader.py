@@ -35,8 +35,13 @@ def try_become_leader(transaction: Transaction, namenode_id: str, lease_ms: int)
         return False
     if lease.holder != namenode_id:
         lease.epoch += 1
-        log.info("namenode %s becomes the housekeeping leader (epoch %d)", namenode_id, lease.epoch)
-        restart_heartbeat_clocks(transaction)
+        restarted = restart_heartbeat_clocks(transaction)
+        log.info(
+            "namenode %s becomes the housekeeping leader (epoch %d); %d datanode silence clocks restarted",
+            namenode_id,
+            lease.epoch,
+            restarted,
+        )
     lease.holder = namenode_id
     lease.expires_ms = now_ms + lease_ms
     transaction.stage_update(lease)

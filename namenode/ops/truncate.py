@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hopsfs.errors import FileNotFound, InvalidArgument, LeaseConflict
+from hopsfs.errors import InvalidArgument, LeaseConflict
 from hopsfs.invariants import check
 from namenode import schema
 from namenode.block_entities import NotEnoughDatanodes
@@ -38,8 +38,6 @@ from namenode.block_rows import (
     ReplicaRow,
     TruncationRow,
 )
-from namenode.engine.permissions import WRITE
-from namenode.engine.resolver import check_traverse, require_target, resolve
 from namenode.engine.txn import Transaction
 from namenode.entities import InodeRow
 from namenode.ops.block_removal import release_blocks_of
@@ -50,7 +48,7 @@ from namenode.ops.block_state import (
     invalidate_storages,
     new_expected_location,
 )
-from namenode.ops.common import check_path_free, lock_file_to_write
+from namenode.ops.common import lock_file_to_write, lock_resolved_file_to_write
 from namenode.ops.lease_recovery import start_phase_one
 from namenode.ops.leases import check_holder_name
 from namenode.ops.small_files import inline_threshold
@@ -99,14 +97,7 @@ def truncate_to_inline(
 ) -> InlineTruncated:
     """Replace a closed block file's blocks with `data`, its first bytes, stored inline; refused (and
     nothing changed) unless the file is the one `expected` describes and `data` fits its threshold."""
-    resolved = resolve(transaction, path)
-    check_traverse(transaction, resolved)
-    target = require_target(resolved)
-    if not target.is_file:
-        raise FileNotFound(f"Path is not a file: {path}")
-    transaction.permissions.require(target, WRITE, path)
-    check_path_free(transaction, resolved)
-    row = transaction.lock([target])[target.id]
+    resolved, row = lock_resolved_file_to_write(transaction, path)
     refusal = _inline_refusal(row, data, expected)
     if refusal:
         return InlineTruncated(False, refusal)
