@@ -5,33 +5,17 @@ fsck (inline rows, child counts, unique names)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import func, select
-from support.fsck import assert_consistent
 
 from hopsfs.errors import FileAlreadyExists, ParentNotDirectory, PermissionDenied, UnresolvedLink
 from hopsfs.types import Caller, InodeKind
 from namenode import schema
-from namenode.dal.store import MetadataStore
 from namenode.engine.namespace import Namespace
 from namenode.ops.small_files import SmallFile
 
 ROOT = Caller("hdfs")
 ALICE = Caller("alice", ("users",))
-
-
-@pytest.fixture(name="namespace")
-def namespace_fixture(db_url: str) -> Iterator[Namespace]:
-    store = MetadataStore(db_url)
-    store.format(superuser="hdfs", supergroup="supergroup", now_ms=1)
-    namespace = Namespace(store)
-    namespace.mkdirs(ROOT, "/user/alice", 0o755)
-    namespace.set_owner(ROOT, "/user/alice", "alice", "users")
-    yield namespace
-    namespace.close()
-    assert_consistent(db_url)
 
 
 def _changes(namespace: Namespace, after: int = 0) -> list[tuple[str, str, int]]:

@@ -4,8 +4,6 @@ Runs on SQLite and MariaDB; every test ends with fsck (which checks the inline r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import delete, func, inspect, select, update
 from support.fsck import assert_consistent
@@ -21,18 +19,6 @@ ROOT = Caller("hdfs")
 ALICE = Caller("alice", ("users",))
 # One size in each tier, the tier edges, a chunked file and the default threshold itself.
 SIZES = (0, 1, 1024, 1025, 2000, 2001, 4000, 4001, 8000, 8001, 16000, 65536)
-
-
-@pytest.fixture(name="namespace")
-def namespace_fixture(db_url: str) -> Iterator[Namespace]:
-    store = MetadataStore(db_url)
-    store.format(superuser="hdfs", supergroup="supergroup", now_ms=1)
-    namespace = Namespace(store)
-    namespace.mkdirs(ROOT, "/user/alice", 0o755)
-    namespace.set_owner(ROOT, "/user/alice", "alice", "users")
-    yield namespace
-    namespace.close()
-    assert_consistent(db_url)
 
 
 def _data(size: int, seed: int = 0) -> bytes:
