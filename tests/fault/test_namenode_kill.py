@@ -23,7 +23,10 @@ import hopsfs
 from hopsfs.errors import HopsFSError
 
 WRITERS = 4
-STEPS = 400
+# Writers run until told to stop, so none can finish before the kill; this bounds them otherwise.
+STEPS_MAX = 1_000_000
+STEPS_BEFORE_KILL = 20
+STEPS_AFTER_RESTART = 20
 
 
 class Writer(threading.Thread):
@@ -36,11 +39,14 @@ class Writer(threading.Thread):
         self.expected: set[str] = set()
         self.failures: list[str] = []
         self.steps_done = 0
+        self.stop = threading.Event()
 
     def run(self) -> None:
         home = f"/w{self.index}"
         with hopsfs.connect(self.url, user="hdfs", attempts_max=12) as client:
-            for step in range(STEPS):
+            for step in range(STEPS_MAX):
+                if self.stop.is_set():
+                    return
                 try:
                     self._step(client, home, step)
                 except HopsFSError as error:
@@ -81,12 +87,21 @@ def test_killing_a_namenode_mid_stream_loses_nothing_and_runs_nothing_twice(
     writers = [Writer(cluster_url, index) for index in range(WRITERS)]
     for writer in writers:
         writer.start()
-    assert wait_until(lambda: min(writer.steps_done for writer in writers) >= 20, 60)
+    assert wait_until(lambda: min(writer.steps_done for writer in writers) >= STEPS_BEFORE_KILL, 60)
     first.kill()
     progress_at_kill = [writer.steps_done for writer in writers]
-    assert max(progress_at_kill) < STEPS, "the writers finished before the kill: raise STEPS"
+    assert all(writer.is_alive() for writer in writers), "a writer stopped before the kill"
     time.sleep(0.3)
     restarted = start_namenodes(url, format=False, port=first.port)[0]
+    assert wait_until(
+        lambda: all(
+            writer.steps_done >= done + STEPS_AFTER_RESTART
+            for writer, done in zip(writers, progress_at_kill, strict=True)
+        ),
+        120,
+    )
+    for writer in writers:
+        writer.stop.set()
     for writer in writers:
         writer.join(120)
         assert not writer.is_alive()

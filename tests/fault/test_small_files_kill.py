@@ -28,7 +28,11 @@ from hopsfs.errors import HopsFSError
 from hopsfs.types import Caller
 
 WRITERS = 3
-BATCHES = 150
+# Writers run until told to stop (a fixed count finished before the kill once batches got fast);
+# this bounds them if the test never tells them.
+BATCHES_MAX = 100_000
+BATCHES_BEFORE_KILL = 5
+BATCHES_AFTER_RESTART = 5
 FILES_PER_BATCH = 20
 
 
@@ -46,10 +50,13 @@ class Writer(threading.Thread):
         self.index = index
         self.batches_done = 0
         self.errors: list[str] = []
+        self.stop = threading.Event()
 
     def run(self) -> None:
         with hopsfs.connect(self.url, user="hdfs", attempts_max=12) as client:
-            for batch in range(BATCHES):
+            for batch in range(BATCHES_MAX):
+                if self.stop.is_set():
+                    return
                 try:
                     client.batch_create_with_data(_batch(self.index, batch))
                 except HopsFSError as error:
@@ -66,17 +73,27 @@ def test_killing_the_namenode_mid_batch_leaves_whole_batches(
     writers = [Writer(namenode.url, index) for index in range(WRITERS)]
     for writer in writers:
         writer.start()
-    assert wait_until(lambda: min(writer.batches_done for writer in writers) >= 5, 60)
+    assert wait_until(lambda: min(writer.batches_done for writer in writers) >= BATCHES_BEFORE_KILL, 60)
     namenode.kill()
-    assert max(writer.batches_done for writer in writers) < BATCHES, "finished before the kill"
+    assert all(writer.is_alive() for writer in writers), "a writer stopped before the kill"
+    killed_at = [writer.batches_done for writer in writers]
     time.sleep(0.3)
     restarted = start_namenodes(url, format=False, port=namenode.port)[0]
+    assert wait_until(
+        lambda: all(
+            writer.batches_done >= done + BATCHES_AFTER_RESTART
+            for writer, done in zip(writers, killed_at, strict=True)
+        ),
+        120,
+    )
+    for writer in writers:
+        writer.stop.set()
     for writer in writers:
         writer.join(300)
         assert not writer.is_alive()
     with hopsfs.connect(restarted.url, user="hdfs") as client:
         for writer in writers:
-            for batch in range(BATCHES):
+            for batch in range(writer.batches_done):
                 files = _batch(writer.index, batch)
                 present = [client.exists(path) for path, _ in files]
                 assert all(present) or not any(present), (writer.index, batch, present)
